@@ -1,0 +1,83 @@
+// The batch a trainer receives: per-device tensor views over memory the
+// Client owns.
+#ifndef INPUTSERVE_CLIENT_BATCH_H_
+#define INPUTSERVE_CLIENT_BATCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace inputserve {
+
+// Element types; the values equal the wire enum inputserve.v1.DType.
+enum class ElementType : int {
+  kUint8 = 1,
+  kInt32 = 2,
+  kInt64 = 3,
+  kFloat32 = 4,
+  kFloat16 = 5,
+  kBfloat16 = 6,
+};
+
+enum class MemoryKind { kHost, kCuda };
+
+enum class BatchMode { kReal, kSynthetic };
+
+// A view of one tensor slice on one device. Does not own `data`.
+struct TensorView {
+  std::string name;
+  ElementType dtype = ElementType::kUint8;
+  std::vector<int64_t> shape;  // shape[0] = this device's share of the batch.
+  void* data = nullptr;        // Host pointer, or CUDA device pointer.
+  size_t num_bytes = 0;
+  MemoryKind memory = MemoryKind::kHost;
+  int device = -1;  // CUDA ordinal or host-device index; -1 = plain host.
+};
+
+struct DeviceBatch {
+  int device = -1;
+  std::vector<TensorView> tensors;  // In the server's tensor order.
+
+  const TensorView* Find(const std::string& name) const {
+    for (const TensorView& t : tensors) {
+      if (t.name == name) return &t;
+    }
+    return nullptr;
+  }
+};
+
+// One global batch. Valid until the next call to Client::Next() or the
+// Client's destruction, whichever comes first.
+struct Batch {
+  uint64_t sequence = 0;
+  uint64_t epoch = 0;
+  BatchMode mode = BatchMode::kReal;
+  uint64_t mode_generation = 0;
+  int global_batch_size = 0;
+  // The server that sent it ("host:port" as given in ClientOptions::targets).
+  std::string source;
+  // One entry when num_devices = 0, else one per device.
+  std::vector<DeviceBatch> devices;
+  // True when served from the device-resident synthetic cache (no network).
+  bool from_cache = false;
+};
+
+// Counters a trainer or test reads to see where time and bytes went.
+struct ClientStats {
+  uint64_t batches = 0;             // Returned by Next().
+  uint64_t batches_received = 0;    // Arrived over the network.
+  uint64_t bytes_received = 0;      // Payload bytes over the network.
+  uint64_t cache_hits = 0;          // Next() served from the synthetic cache.
+  uint64_t synthetic_uploads = 0;   // Times the synthetic batch was cached.
+  uint64_t reconnects = 0;          // Streams re-opened after a failure.
+  uint64_t stream_errors = 0;       // Streams that ended with an error.
+  double wait_seconds = 0;          // Time Next() spent waiting for data.
+  double time_to_first_batch_seconds = -1;  // From Create() to first batch.
+  uint64_t mode_generation = 0;     // Last mode generation seen.
+  BatchMode mode = BatchMode::kReal;
+};
+
+}  // namespace inputserve
+
+#endif  // INPUTSERVE_CLIENT_BATCH_H_

@@ -1,0 +1,45 @@
+// Client: pulls batches from one or more inputserve servers, splits them over
+// the host's devices, and caches the synthetic batch on each device.
+//
+// Thread-safety: Next() must be called from one thread at a time; stats()
+// may be called from any thread.
+#ifndef INPUTSERVE_CLIENT_CLIENT_H_
+#define INPUTSERVE_CLIENT_CLIENT_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "inputserve/batch.h"
+#include "inputserve/options.h"
+
+namespace inputserve {
+
+class Client {
+ public:
+  // Connects to every target, reads the dataset description and starts
+  // prefetching. INVALID_ARGUMENT when the options are unusable (for example
+  // a batch size that num_devices does not divide: the message names both and
+  // the nearest valid batch sizes); UNAVAILABLE when no target answers.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
+
+  virtual ~Client() = default;
+
+  // Returns the next batch. The pointer and every TensorView in it stay
+  // valid until the next call to Next() or the Client's destruction.
+  // In synthetic mode this returns the device-resident cache with no network
+  // traffic. UNAVAILABLE when no target delivered a batch within
+  // ClientOptions::unavailable_timeout.
+  virtual absl::StatusOr<const Batch*> Next() = 0;
+
+  virtual ClientStats stats() const = 0;
+
+  // Global batch size the servers produce.
+  virtual int batch_size() const = 0;
+  // Devices the batch is split over (0 = one unsplit host batch).
+  virtual int num_devices() const = 0;
+  virtual MemoryKind memory_kind() const = 0;
+};
+
+}  // namespace inputserve
+
+#endif  // INPUTSERVE_CLIENT_CLIENT_H_

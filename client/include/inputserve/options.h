@@ -1,0 +1,55 @@
+// ClientOptions: everything a trainer chooses when it creates a Client.
+#ifndef INPUTSERVE_CLIENT_OPTIONS_H_
+#define INPUTSERVE_CLIENT_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace inputserve {
+
+// Where per-device tensors live.
+enum class DeviceKind {
+  kAuto,  // CUDA when built with CUDA and num_devices GPUs are present, else host.
+  kHost,  // Host memory, one "host device" slice per device (tests, CPU training).
+  kCuda,  // CUDA device memory; creation fails when not available.
+};
+
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;    // PEM roots to verify the server; empty = system roots.
+  std::string cert_file;  // PEM client certificate for mTLS; empty = none.
+  std::string key_file;   // PEM client key for mTLS.
+};
+
+struct ClientOptions {
+  // Servers to read from: "host:port", "ipv4:..." or "dns:///name:port". All
+  // are used; batches are merged in order of arrival.
+  std::vector<std::string> targets;
+  // 0: one host-memory batch, unsplit. N > 0: the global batch is split into
+  // N equal slices, one per device.
+  int num_devices = 0;
+  DeviceKind device_kind = DeviceKind::kAuto;
+  // Batches received ahead of Next() (host memory slots).
+  int prefetch_batches = 2;
+  // Data streams opened to each target (on separate channels).
+  int connections_per_target = 1;
+  // Reported to the server for logs and status.
+  std::string consumer_id;
+  TlsOptions tls;
+  // Reconnect backoff after UNAVAILABLE (exponential with jitter).
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+  // Next() fails with UNAVAILABLE when no target delivered anything for this
+  // long; the error lists each target's last status.
+  absl::Duration unavailable_timeout = absl::Seconds(30);
+  // When false, synthetic batches are returned like real ones: no device
+  // cache, the data stream stays open.
+  bool cache_synthetic = true;
+};
+
+}  // namespace inputserve
+
+#endif  // INPUTSERVE_CLIENT_OPTIONS_H_
