@@ -1,0 +1,312 @@
+#include "server/server.h"
+
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
+#include "server/auth.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/mode_controller.h"
+#include "server/pipeline/pipeline.h"
+#include "server/transport/admin_service.h"
+#include "server/transport/input_service.h"
+#include "server/transport/synthetic_cache.h"
+#include "server/transport/wire.h"
+
+namespace inputserve {
+namespace {
+
+// How long start-up waits for the pipeline's first batch. An ImageNet batch
+// of 256 takes well under a second per core; this bounds pathological data.
+constexpr absl::Duration kFirstBatchTimeout = absl::Seconds(300);
+
+absl::StatusOr<std::string> ReadFile(absl::string_view flag,
+                                     const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("--", flag, ": cannot read '", path, "'"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const TlsFiles& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  absl::StatusOr<std::string> cert = ReadFile("tls_cert_file", tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile("tls_key_file", tls.key_file);
+  if (!key.ok()) return key.status();
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadFile("tls_client_ca_file", tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+// Settings shared by the data and admin servers.
+void ConfigureBuilder(grpc::ServerBuilder& builder) {
+  // Batches are chunked, but a client may ask for large chunks; requests
+  // are tiny. -1 = unlimited.
+  builder.SetMaxSendMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  // Detect dead peers within seconds: ping every 10 s, give up after 5 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients ping too (see the client's channel args); allow it.
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 const std::string& contents) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot write '", tmp, "'"));
+    }
+    out << contents;
+    if (!out.flush()) {
+      return absl::DataLossError(absl::StrCat("cannot write '", tmp, "'"));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename '", tmp, "' to '", path, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
+  if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  std::unique_ptr<Server> server(new Server(std::move(options)));
+  if (absl::Status s = server->Start(); !s.ok()) {
+    server->Shutdown();
+    return s;
+  }
+  return server;
+}
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::Status Server::Start() {
+  metrics_ = std::make_unique<ServerMetrics>();
+
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset =
+      OpenDataset(options_.dataset);
+  if (!dataset.ok()) {
+    return absl::Status(dataset.status().code(),
+                        absl::StrCat("--dataset=", options_.dataset.spec, ": ",
+                                     dataset.status().message()));
+  }
+  const ExampleShape shape = (*dataset)->shape();
+  const uint64_t examples_per_epoch = (*dataset)->examples_per_epoch();
+
+  PipelineOptions pipeline_options;
+  pipeline_options.batch_size = options_.batch_size;
+  pipeline_options.decode_threads = options_.decode_threads;
+  pipeline_options.prefetch_batches = options_.prefetch_batches;
+  pipeline_options.shuffle_buffer = options_.shuffle_buffer;
+  pipeline_options.seed = options_.dataset.seed;
+  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(
+      *std::move(dataset), pipeline_options, metrics_.get());
+  if (!pipeline.ok()) return pipeline.status();
+  pipeline_ = *std::move(pipeline);
+
+  absl::StatusOr<BatchPtr> first = pipeline_->FirstBatch(kFirstBatchTimeout);
+  if (!first.ok()) {
+    return absl::Status(first.status().code(),
+                        absl::StrCat("building the first batch from --dataset=",
+                                     options_.dataset.spec, ": ",
+                                     first.status().message()));
+  }
+
+  mode_ = std::make_unique<ModeController>(options_.initial_mode);
+  metrics_->mode().Set(options_.initial_mode == ServingMode::kSynthetic);
+  mode_->Subscribe([metrics = metrics_.get()](const ModeState& state) {
+    metrics->OnModeChange(state.mode);
+  });
+
+  BatchWireInfo wire;
+  wire.shard_index = options_.dataset.shard_index;
+  wire.num_shards = options_.dataset.num_shards;
+  cache_ = std::make_unique<SyntheticBatchCache>(*first, wire,
+                                                 options_.chunk_bytes);
+
+  if (!options_.admin_listen.empty()) {
+    if (options_.admin_insecure_no_auth) {
+      LogWarning("admin service on ", options_.admin_listen,
+                 " accepts every caller (--admin_insecure_no_auth)");
+      auth_ = std::make_unique<TokenAuthenticator>(
+          TokenAuthenticator::AllowAll());
+    } else {
+      absl::StatusOr<TokenAuthenticator> auth =
+          TokenAuthenticator::FromFile(options_.admin_token_file);
+      if (!auth.ok()) return auth.status();
+      auth_ = std::make_unique<TokenAuthenticator>(*std::move(auth));
+    }
+  }
+
+  InputServiceImpl::Options input_options;
+  input_options.chunk_bytes = options_.chunk_bytes;
+  input_options.max_streams = options_.max_streams;
+  input_options.wire = wire;
+  v1::DatasetInfo& info = input_options.info;
+  info.set_dataset(options_.dataset.spec);
+  info.set_batch_size(options_.batch_size);
+  for (const TensorLayout& t : pipeline_->layouts()) {
+    ToProto(t, info.add_tensors());
+  }
+  info.set_batch_payload_bytes(pipeline_->payload_bytes());
+  info.set_examples_per_epoch(examples_per_epoch);
+  info.set_shard_index(options_.dataset.shard_index);
+  info.set_num_shards(options_.dataset.num_shards);
+  info.set_num_classes(shape.num_classes);
+  input_service_ = std::make_unique<InputServiceImpl>(
+      pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
+      std::move(input_options));
+
+  if (auth_ != nullptr) {
+    admin_service_ = std::make_unique<AdminServiceImpl>(
+        auth_.get(), mode_.get(), metrics_.get(),
+        [this](v1::ServerStatus* status) {
+          status->set_active_streams(input_service_->active_streams());
+          status->set_uptime_seconds(
+              absl::ToDoubleSeconds(absl::Now() - started_));
+          status->set_dataset(options_.dataset.spec);
+          status->set_batch_size(options_.batch_size);
+          status->set_shard_index(options_.dataset.shard_index);
+          status->set_num_shards(options_.dataset.num_shards);
+          status->set_prefetch_queue_depth(
+              static_cast<uint32_t>(pipeline_->queue().size()));
+        });
+  }
+
+  if (absl::Status s = StartGrpc(); !s.ok()) return s;
+  if (absl::Status s = StartMetrics(); !s.ok()) return s;
+  LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
+          ", shard ", options_.dataset.shard_index, "/",
+          options_.dataset.num_shards, ", mode ",
+          ServingModeName(options_.initial_mode), ") data port ", ports_.data,
+          ", admin port ", ports_.admin, ", metrics port ", ports_.metrics);
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartGrpc() {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      ServerCredentials(options_.tls);
+  if (!creds.ok()) return creds.status();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder data;
+  ConfigureBuilder(data);
+  data.AddListeningPort(options_.listen, *creds, &ports_.data);
+  data.RegisterService(input_service_.get());
+  data_server_ = data.BuildAndStart();
+  if (data_server_ == nullptr || ports_.data == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "--listen=", options_.listen,
+        ": cannot listen (address in use, not local, or not permitted)"));
+  }
+  data_server_->GetHealthCheckService()->SetServingStatus(true);
+
+  if (admin_service_ != nullptr) {
+    grpc::ServerBuilder admin;
+    ConfigureBuilder(admin);
+    admin.AddListeningPort(options_.admin_listen, *creds, &ports_.admin);
+    admin.RegisterService(admin_service_.get());
+    admin_server_ = admin.BuildAndStart();
+    if (admin_server_ == nullptr || ports_.admin == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "--admin_listen=", options_.admin_listen,
+          ": cannot listen (address in use, not local, or not permitted)"));
+    }
+    admin_server_->GetHealthCheckService()->SetServingStatus(true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartMetrics() {
+  if (options_.metrics_listen.empty()) return absl::OkStatus();
+  // prometheus-cpp reports bind failures by throwing; keep that at the edge.
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_listen);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("--metrics_listen=",
+                                               options_.metrics_listen,
+                                               ": cannot listen: ", e.what()));
+  }
+  exposer_->RegisterCollectable(metrics_->registry());
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  if (ports.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "--metrics_listen=", options_.metrics_listen, ": cannot listen"));
+  }
+  ports_.metrics = ports.front();
+  return absl::OkStatus();
+}
+
+std::string Server::PortsJson() const {
+  return absl::StrCat("{\"data\": ", ports_.data, ", \"admin\": ",
+                      ports_.admin, ", \"metrics\": ", ports_.metrics, "}\n");
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  if (data_server_ != nullptr) {
+    data_server_->GetHealthCheckService()->Shutdown();
+  }
+  if (admin_server_ != nullptr) {
+    admin_server_->GetHealthCheckService()->Shutdown();
+  }
+  if (input_service_ != nullptr) {
+    input_service_->Drain();
+    if (!input_service_->WaitForStreams(deadline)) {
+      LogWarning("drain timeout: cancelling ",
+                 input_service_->active_streams(), " stream(s)");
+    }
+  }
+  // Streams still open now are cancelled by Shutdown after a short grace.
+  const auto grpc_deadline =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(500);
+  if (data_server_ != nullptr) data_server_->Shutdown(grpc_deadline);
+  if (admin_server_ != nullptr) admin_server_->Shutdown(grpc_deadline);
+  if (pipeline_ != nullptr) pipeline_->Stop();
+  if (data_server_ != nullptr) data_server_->Wait();
+  if (admin_server_ != nullptr) admin_server_->Wait();
+  exposer_.reset();
+}
+
+}  // namespace inputserve

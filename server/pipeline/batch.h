@@ -62,6 +62,8 @@ struct Batch {
   std::shared_ptr<const PayloadBuffer> payload;
 };
 
+using BatchPtr = std::shared_ptr<const Batch>;
+
 }  // namespace inputserve
 
 #endif  // INPUTSERVE_SERVER_PIPELINE_BATCH_H_

@@ -1,0 +1,352 @@
+#include "server/pipeline/pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/log.h"
+
+namespace inputserve {
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Fails the pipeline when this many records in a row could not be decoded:
+// the data is unusable, and spinning through it forever helps nobody.
+constexpr uint64_t kMaxConsecutiveDecodeFailures = 10000;
+
+}  // namespace
+
+uint64_t ExampleSeed(uint64_t seed, uint64_t epoch, uint64_t index) {
+  return SplitMix64(SplitMix64(seed ^ SplitMix64(epoch)) ^ index);
+}
+
+// Counts skipped records by reason and logs the first skip of each file.
+class Pipeline::Skips : public SkipSink {
+ public:
+  explicit Skips(ServerMetrics* metrics) : metrics_(metrics) {}
+
+  void OnSkip(absl::string_view reason, absl::string_view file,
+              uint64_t offset, absl::string_view detail) override {
+    metrics_->records_skipped(reason).Increment();
+    bool first;
+    {
+      absl::MutexLock lock(&mu_);
+      first = logged_files_.insert(std::string(file)).second;
+    }
+    if (first) {
+      LogWarning("skipping bad record (", reason, ") in '", file,
+                 "' at offset ", offset, ": ", detail,
+                 "; further skips in this file are counted in "
+                 "inputserve_records_skipped_total, not logged");
+    }
+  }
+
+ private:
+  ServerMetrics* const metrics_;
+  absl::Mutex mu_;
+  std::set<std::string> logged_files_ ABSL_GUARDED_BY(mu_);
+};
+
+// One batch's worth of decode work, shared by the workers.
+struct Pipeline::DecodeJob {
+  const std::vector<Shuffled>* items = nullptr;
+  uint8_t* images = nullptr;
+  int32_t* labels = nullptr;
+  std::vector<absl::Status> results;
+  std::atomic<size_t> next{0};
+  size_t workers_inside = 0;  // Guarded by job_mu_.
+  size_t done = 0;            // Guarded by job_mu_.
+};
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(
+    std::unique_ptr<Dataset> dataset, const PipelineOptions& options,
+    ServerMetrics* metrics) {
+  if (dataset == nullptr || metrics == nullptr) {
+    return absl::InvalidArgumentError("pipeline needs a dataset and metrics");
+  }
+  if (options.batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be positive, got ", options.batch_size));
+  }
+  const ExampleShape shape = dataset->shape();
+  if (shape.height <= 0 || shape.width <= 0 || shape.channels <= 0) {
+    return absl::InvalidArgumentError("dataset has an empty example shape");
+  }
+  std::unique_ptr<Pipeline> pipeline(
+      new Pipeline(std::move(dataset), options, metrics));
+  pipeline->Start();
+  return pipeline;
+}
+
+Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
+                   const PipelineOptions& options, ServerMetrics* metrics)
+    : options_(options),
+      dataset_(std::move(dataset)),
+      metrics_(metrics),
+      shape_(dataset_->shape()),
+      queue_(options.prefetch_batches,
+             [metrics](size_t depth) {
+               metrics->prefetch_queue_depth().Set(static_cast<double>(depth));
+             }),
+      skips_(std::make_unique<Skips>(metrics)),
+      shuffle_rng_(options.seed) {
+  const int64_t b = options_.batch_size;
+  layouts_.push_back(TensorLayout{
+      "image", DType::kUint8, {b, shape_.height, shape_.width, shape_.channels}});
+  layouts_.push_back(TensorLayout{"label", DType::kInt32, {b}});
+  for (const TensorLayout& t : layouts_) payload_bytes_ += t.num_bytes();
+}
+
+void Pipeline::Start() {
+  int threads = options_.decode_threads;
+  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  reader_ = dataset_->NewReader(skips_.get());
+  for (int i = 0; i < threads; ++i) decoders_.push_back(dataset_->NewDecoder());
+  for (auto& decoder : decoders_) {
+    workers_.emplace_back([this, d = decoder.get()] { WorkerLoop(d); });
+  }
+  builder_ = std::thread([this] { BuilderLoop(); });
+}
+
+Pipeline::~Pipeline() { Stop(); }
+
+void Pipeline::Stop() {
+  if (stopped_.exchange(true)) return;
+  queue_.Close();
+  if (builder_.joinable()) builder_.join();
+  {
+    absl::MutexLock lock(&job_mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : workers_) t.join();
+}
+
+void Pipeline::Fail(const absl::Status& status) {
+  LogError("pipeline stopped: ", status.ToString());
+  {
+    absl::MutexLock lock(&state_mu_);
+    if (status_.ok()) status_ = status;
+  }
+  queue_.Close();
+}
+
+absl::Status Pipeline::status() const {
+  absl::MutexLock lock(&state_mu_);
+  return status_;
+}
+
+absl::StatusOr<BatchPtr> Pipeline::FirstBatch(absl::Duration timeout) {
+  absl::MutexLock lock(&state_mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_) {
+    return first_batch_ != nullptr || !status_.ok();
+  };
+  if (!state_mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the pipeline built no batch within ", absl::FormatDuration(timeout)));
+  }
+  if (first_batch_ != nullptr) return first_batch_;
+  return status_;
+}
+
+void Pipeline::BuilderLoop() {
+  if (absl::Status s = reader_->StartEpoch(0); !s.ok()) {
+    Fail(s);
+    return;
+  }
+  for (uint64_t sequence = 0;; ++sequence) {
+    if (queue_.closed()) return;
+    absl::StatusOr<BatchPtr> batch = BuildBatch(sequence);
+    if (!batch.ok()) {
+      if (!queue_.closed()) Fail(batch.status());
+      return;
+    }
+    if (sequence == 0) {
+      absl::MutexLock lock(&state_mu_);
+      first_batch_ = *batch;
+    }
+    if (!queue_.Push(*std::move(batch))) return;
+  }
+}
+
+absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
+  const absl::Time start = absl::Now();
+  const size_t b = options_.batch_size;
+  const size_t image_bytes = shape_.image_bytes();
+  std::shared_ptr<PayloadBuffer> payload =
+      PayloadBuffer::Allocate(payload_bytes_);
+  // Labels follow the images in the payload and need not be 4-byte aligned,
+  // so they are decoded into an aligned array and copied in at the end.
+  std::vector<int32_t> labels(b);
+
+  auto batch = std::make_shared<Batch>();
+  batch->sequence = sequence;
+  batch->tensors = layouts_;
+
+  size_t filled = 0;
+  std::vector<Shuffled> group;
+  while (filled < b) {
+    if (queue_.closed()) return absl::CancelledError("pipeline stopped");
+    group.clear();
+    for (size_t i = filled; i < b; ++i) {
+      absl::StatusOr<Shuffled> next = NextShuffled();
+      if (!next.ok()) return next.status();
+      group.push_back(*std::move(next));
+    }
+    if (filled == 0) batch->epoch = group.front().epoch;
+    const size_t ok = DecodeInto(group, payload->data() + filled * image_bytes,
+                                 labels.data() + filled);
+    filled += ok;
+    metrics_->examples_decoded().Increment(static_cast<double>(ok));
+    if (ok < group.size()) {
+      const size_t failed = group.size() - ok;
+      metrics_->decode_errors().Increment(static_cast<double>(failed));
+      metrics_->records_skipped("decode_error")
+          .Increment(static_cast<double>(failed));
+      consecutive_decode_failures_ = ok == 0 ? consecutive_decode_failures_ +
+                                                   failed
+                                             : 0;
+      if (consecutive_decode_failures_ >= kMaxConsecutiveDecodeFailures) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            consecutive_decode_failures_,
+            " records in a row failed to decode; the dataset is unusable"));
+      }
+    } else {
+      consecutive_decode_failures_ = 0;
+    }
+  }
+  std::memcpy(payload->data() + b * image_bytes, labels.data(),
+              b * sizeof(int32_t));
+  batch->payload = std::move(payload);
+  metrics_->batch_build_seconds().Observe(
+      absl::ToDoubleSeconds(absl::Now() - start));
+  return batch;
+}
+
+absl::Status Pipeline::FillShuffleBuffer() {
+  const size_t capacity = std::max(1, options_.shuffle_buffer);
+  while (shuffle_buffer_.size() < capacity && !reader_epoch_done_) {
+    absl::StatusOr<RawExample> raw = reader_->Next();
+    if (absl::IsOutOfRange(raw.status())) {
+      reader_epoch_done_ = true;
+      break;
+    }
+    if (!raw.ok()) return raw.status();
+    ++records_this_epoch_;
+    shuffle_buffer_.push_back(Shuffled{*std::move(raw), reader_epoch_});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
+  for (;;) {
+    if (absl::Status s = FillShuffleBuffer(); !s.ok()) return s;
+    if (!shuffle_buffer_.empty()) break;
+    // The epoch is over and drained: shuffling never mixes two epochs, so
+    // every record appears once per epoch.
+    if (records_this_epoch_ == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "epoch ", reader_epoch_, " of the dataset yielded no valid record"));
+    }
+    ++reader_epoch_;
+    records_this_epoch_ = 0;
+    reader_epoch_done_ = false;
+    shuffle_rng_.seed(SplitMix64(options_.seed ^ SplitMix64(reader_epoch_)));
+    if (absl::Status s = reader_->StartEpoch(reader_epoch_); !s.ok()) return s;
+  }
+  size_t pick = 0;
+  if (options_.shuffle_buffer > 1) {
+    pick = std::uniform_int_distribution<size_t>(
+        0, shuffle_buffer_.size() - 1)(shuffle_rng_);
+  }
+  Shuffled out;
+  if (options_.shuffle_buffer > 1) {
+    std::swap(shuffle_buffer_[pick], shuffle_buffer_.back());
+    out = std::move(shuffle_buffer_.back());
+    shuffle_buffer_.pop_back();
+  } else {
+    out = std::move(shuffle_buffer_.front());
+    shuffle_buffer_.erase(shuffle_buffer_.begin());
+  }
+  return out;
+}
+
+size_t Pipeline::DecodeInto(const std::vector<Shuffled>& items,
+                            uint8_t* images, int32_t* labels) {
+  DecodeJob job;
+  job.items = &items;
+  job.images = images;
+  job.labels = labels;
+  job.results.resize(items.size());
+  {
+    absl::MutexLock lock(&job_mu_);
+    job_ = &job;
+    auto finished = [&job, n = items.size()]() { return job.done == n; };
+    job_mu_.Await(absl::Condition(&finished));
+    auto drained = [&job]() { return job.workers_inside == 0; };
+    job_ = nullptr;
+    job_mu_.Await(absl::Condition(&drained));
+  }
+  // Compact: successful records keep their order, failures leave no hole.
+  const size_t image_bytes = shape_.image_bytes();
+  size_t out = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!job.results[i].ok()) {
+      if (consecutive_decode_failures_ < 10) {
+        LogWarning("record ", items[i].example.index,
+                   " failed to decode and was skipped: ",
+                   job.results[i].message());
+      }
+      continue;
+    }
+    if (out != i) {
+      std::memmove(images + out * image_bytes, images + i * image_bytes,
+                   image_bytes);
+      labels[out] = labels[i];
+    }
+    ++out;
+  }
+  return out;
+}
+
+void Pipeline::WorkerLoop(ExampleDecoder* decoder) {
+  const size_t image_bytes = shape_.image_bytes();
+  for (;;) {
+    DecodeJob* job;
+    {
+      absl::MutexLock lock(&job_mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_) {
+        return stopping_ ||
+               (job_ != nullptr && job_->next.load() < job_->items->size());
+      };
+      job_mu_.Await(absl::Condition(&has_work));
+      if (stopping_) return;
+      job = job_;
+      ++job->workers_inside;
+    }
+    size_t decoded = 0;
+    const size_t n = job->items->size();
+    for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
+      const Shuffled& item = (*job->items)[i];
+      job->results[i] = decoder->Decode(
+          item.example,
+          ExampleSeed(options_.seed, item.epoch, item.example.index),
+          job->images + i * image_bytes, job->labels + i);
+      ++decoded;
+    }
+    absl::MutexLock lock(&job_mu_);
+    job->done += decoded;
+    --job->workers_inside;
+  }
+}
+
+}  // namespace inputserve

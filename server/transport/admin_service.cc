@@ -1,0 +1,95 @@
+#include "server/transport/admin_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "server/log.h"
+#include "server/transport/wire.h"
+
+namespace inputserve {
+
+AdminServiceImpl::AdminServiceImpl(const TokenAuthenticator* auth,
+                                   ModeController* mode,
+                                   ServerMetrics* metrics,
+                                   StatusFiller fill_status)
+    : auth_(auth),
+      mode_(mode),
+      metrics_(metrics),
+      fill_status_(std::move(fill_status)) {}
+
+grpc::Status AdminServiceImpl::Authenticate(
+    grpc::CallbackServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  absl::string_view value;
+  const absl::string_view* header = nullptr;
+  if (it != metadata.end()) {
+    value = absl::string_view(it->second.data(), it->second.size());
+    header = &value;
+  }
+  return ToGrpcStatus(auth_->Check(header));
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Reply(
+    grpc::CallbackServerContext* context, const char* rpc,
+    const grpc::Status& status) {
+  metrics_->admin_requests(rpc, StatusCodeName(status.error_code()))
+      .Increment();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
+    grpc::CallbackServerContext* context, const v1::SetModeRequest* request,
+    v1::ModeStatus* response) {
+  if (grpc::Status auth = Authenticate(context); !auth.ok()) {
+    return Reply(context, "SetMode", auth);
+  }
+  ServingMode mode;
+  switch (request->mode()) {
+    case v1::MODE_REAL:
+      mode = ServingMode::kReal;
+      break;
+    case v1::MODE_SYNTHETIC:
+      mode = ServingMode::kSynthetic;
+      break;
+    default:
+      return Reply(context, "SetMode",
+                   grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                absl::StrCat("mode: must be MODE_REAL (1) or "
+                                             "MODE_SYNTHETIC (2), got ",
+                                             static_cast<int>(request->mode()))));
+  }
+  const ModeState before = mode_->Get();
+  const ModeState after = mode_->Set(mode);
+  if (after.generation != before.generation) {
+    LogInfo("admin: mode set to ", ServingModeName(after.mode),
+            " (generation ", after.generation, ") by ", context->peer());
+  }
+  *response = ToProto(after);
+  return Reply(context, "SetMode", grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStatus(
+    grpc::CallbackServerContext* context,
+    const v1::GetStatusRequest* /*request*/, v1::ServerStatus* response) {
+  if (grpc::Status auth = Authenticate(context); !auth.ok()) {
+    return Reply(context, "GetStatus", auth);
+  }
+  *response->mutable_mode() = ToProto(mode_->Get());
+  response->set_batches_sent_real(static_cast<uint64_t>(
+      metrics_->batches_sent(ServingMode::kReal).Value()));
+  response->set_batches_sent_synthetic(static_cast<uint64_t>(
+      metrics_->batches_sent(ServingMode::kSynthetic).Value()));
+  response->set_bytes_sent_real(static_cast<uint64_t>(
+      metrics_->bytes_sent(ServingMode::kReal).Value()));
+  response->set_bytes_sent_synthetic(static_cast<uint64_t>(
+      metrics_->bytes_sent(ServingMode::kSynthetic).Value()));
+  if (fill_status_) fill_status_(response);
+  return Reply(context, "GetStatus", grpc::Status::OK);
+}
+
+}  // namespace inputserve

@@ -1,0 +1,393 @@
+#include "server/transport/input_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
+
+namespace inputserve {
+namespace {
+
+constexpr size_t kMaxConsumerIdBytes = 256;
+
+// Ends a server-streaming call at once with `status`.
+template <typename T>
+class RejectedStream : public grpc::ServerWriteReactor<T> {
+ public:
+  explicit RejectedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+grpc::Status Draining() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "server is shutting down; reconnect to another replica");
+}
+
+}  // namespace
+
+// One StreamBatches call. State moves idle -> waiting (for a real batch) ->
+// writing (chunk by chunk, one write in flight) -> idle ... -> finished.
+class InputServiceImpl::BatchStream
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  BatchStream(InputServiceImpl* service, std::string consumer)
+      : service_(service), consumer_(std::move(consumer)) {}
+
+  void Start() { NextBatch(); }
+
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    if (state_ == State::kWaiting && ticket_ != 0 &&
+        service_->pipeline_->queue().CancelWaiter(ticket_)) {
+      FinishLocked(Draining(), "drained");
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    BatchPtr requeue;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok || cancelled_) {
+        // The client is gone or the call was cancelled mid-batch: the real
+        // batch goes back to the queue for another consumer.
+        requeue = std::move(real_batch_);
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
+                                  "stream cancelled"),
+                     ok ? "cancelled" : "write_failed");
+      } else if (++next_chunk_ < encoded_->chunks.size()) {
+        StartWriteLocked();
+        return;
+      } else {
+        service_->metrics_->batches_sent(encoded_->mode).Increment();
+        service_->metrics_->bytes_sent(encoded_->mode)
+            .Increment(static_cast<double>(encoded_->payload_bytes));
+        real_batch_.reset();
+        encoded_.reset();
+        state_ = State::kIdle;
+      }
+    }
+    if (requeue != nullptr) {
+      service_->pipeline_->queue().PushFront(std::move(requeue));
+      return;
+    }
+    if (ok) NextBatch();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (state_ == State::kWaiting && ticket_ != 0 &&
+        service_->pipeline_->queue().CancelWaiter(ticket_)) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"),
+                   "");
+    }
+    // kWriting: OnWriteDone(false) follows and finishes. kIdle: NextBatch
+    // sees cancelled_.
+  }
+
+  void OnDone() override {
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  enum class State { kIdle, kWaiting, kWriting, kFinished };
+
+  void NextBatch() {
+    const ModeState mode = service_->mode_->Get();
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) {
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"),
+                     "");
+        return;
+      }
+      if (draining_) {
+        FinishLocked(Draining(), "drained");
+        return;
+      }
+      if (mode.mode == ServingMode::kSynthetic) {
+        encoded_ = service_->cache_->Get(mode.generation);
+        next_chunk_ = 0;
+        StartWriteLocked();
+        return;
+      }
+      state_ = State::kWaiting;
+      ticket_ = 0;
+    }
+    // PopAsync may run OnBatch inline, so it is called without mu_ held.
+    const uint64_t ticket = service_->pipeline_->queue().PopAsync(
+        [this](BatchPtr batch) { OnBatch(std::move(batch)); });
+    if (ticket == 0) return;
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kWaiting) return;
+    ticket_ = ticket;
+    if ((cancelled_ || draining_) &&
+        service_->pipeline_->queue().CancelWaiter(ticket)) {
+      FinishLocked(cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED,
+                                             "cancelled")
+                              : Draining(),
+                   cancelled_ ? "" : "drained");
+    }
+  }
+
+  void OnBatch(BatchPtr batch) {
+    BatchPtr requeue;
+    {
+      absl::MutexLock lock(&mu_);
+      ticket_ = 0;
+      if (batch == nullptr) {
+        // The queue closed: shutdown, or the pipeline failed.
+        absl::Status pipeline = service_->pipeline_->status();
+        FinishLocked(pipeline.ok()
+                         ? Draining()
+                         : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                        absl::StrCat("input pipeline failed: ",
+                                                     pipeline.message())),
+                     pipeline.ok() ? "drained" : "pipeline_failed");
+        return;
+      }
+      if (cancelled_) {
+        requeue = std::move(batch);
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"),
+                     "");
+      } else {
+        BatchWireInfo info = service_->options_.wire;
+        info.mode = ServingMode::kReal;
+        info.mode_generation = service_->mode_->Get().generation;
+        encoded_ = std::make_shared<const EncodedBatch>(
+            EncodeBatch(batch, info, service_->options_.chunk_bytes));
+        real_batch_ = std::move(batch);
+        next_chunk_ = 0;
+        StartWriteLocked();
+        return;
+      }
+    }
+    service_->pipeline_->queue().PushFront(std::move(requeue));
+  }
+
+  void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    state_ = State::kWriting;
+    StartWrite(&encoded_->chunks[next_chunk_]);
+  }
+
+  // `error_reason` labels inputserve_stream_errors_total; empty = not an
+  // error (the client cancelled, as it does after caching a synthetic batch).
+  void FinishLocked(const grpc::Status& status, absl::string_view error_reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (state_ == State::kFinished) return;
+    state_ = State::kFinished;
+    if (!error_reason.empty()) {
+      service_->metrics_->stream_errors(error_reason).Increment();
+    }
+    Finish(status);
+  }
+
+  InputServiceImpl* const service_;
+  const std::string consumer_;
+  absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t ticket_ ABSL_GUARDED_BY(mu_) = 0;
+  BatchPtr real_batch_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const EncodedBatch> encoded_ ABSL_GUARDED_BY(mu_);
+  size_t next_chunk_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// One WatchMode call: the current mode at once, then every change. Sends
+// nothing while nothing changes.
+class InputServiceImpl::ModeWatch
+    : public grpc::ServerWriteReactor<v1::ModeStatus> {
+ public:
+  explicit ModeWatch(InputServiceImpl* service) : service_(service) {}
+
+  void Start() {
+    subscription_ = service_->mode_->Subscribe(
+        [this](const ModeState& state) { OnChange(state); });
+    OnChange(service_->mode_->Get());
+  }
+
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    if (!writing_) FinishLocked(Draining());
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    } else if (draining_) {
+      FinishLocked(Draining());
+    } else if (latest_.generation > sent_generation_) {
+      WriteLocked();
+    }
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    if (!writing_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    }
+  }
+
+  void OnDone() override {
+    service_->mode_->Unsubscribe(subscription_);
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  void OnChange(const ModeState& state) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || state.generation <= latest_.generation) return;
+    latest_ = state;
+    if (!writing_) WriteLocked();
+  }
+
+  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    message_ = ToProto(latest_);
+    sent_generation_ = latest_.generation;
+    writing_ = true;
+    StartWrite(&message_);
+  }
+
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  InputServiceImpl* const service_;
+  uint64_t subscription_ = 0;
+  absl::Mutex mu_;
+  ModeState latest_ ABSL_GUARDED_BY(mu_){ServingMode::kReal, 0, 0};
+  uint64_t sent_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::ModeStatus message_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+InputServiceImpl::InputServiceImpl(Pipeline* pipeline, ModeController* mode,
+                                   SyntheticBatchCache* cache,
+                                   ServerMetrics* metrics, Options options)
+    : pipeline_(pipeline),
+      mode_(mode),
+      cache_(cache),
+      metrics_(metrics),
+      options_(std::move(options)) {}
+
+InputServiceImpl::~InputServiceImpl() = default;
+
+grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
+    grpc::CallbackServerContext* context,
+    const v1::GetDatasetInfoRequest* /*request*/, v1::DatasetInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) {
+      reactor->Finish(Draining());
+      return reactor;
+    }
+  }
+  *response = options_.info;
+  *response->mutable_mode() = ToProto(mode_->Get());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
+    grpc::CallbackServerContext* /*context*/,
+    const grpc::ByteBuffer* request) {
+  // The raw method hands over the request bytes; parse them here.
+  v1::StreamBatchesRequest parsed;
+  grpc::ByteBuffer copy(*request);
+  grpc::Status parse = grpc::SerializationTraits<v1::StreamBatchesRequest>::
+      Deserialize(&copy, &parsed);
+  if (!parse.ok()) {
+    metrics_->stream_errors("invalid_argument").Increment();
+    return new RejectedStream<grpc::ByteBuffer>(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "StreamBatchesRequest: cannot parse request bytes"));
+  }
+  if (parsed.consumer_id().size() > kMaxConsumerIdBytes) {
+    metrics_->stream_errors("invalid_argument").Increment();
+    return new RejectedStream<grpc::ByteBuffer>(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("consumer_id: length ", parsed.consumer_id().size(),
+                     " exceeds the maximum of ", kMaxConsumerIdBytes,
+                     " bytes")));
+  }
+  BatchStream* stream;
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
+    if (streams_.size() >= static_cast<size_t>(options_.max_streams)) {
+      metrics_->stream_errors("resource_exhausted").Increment();
+      return new RejectedStream<grpc::ByteBuffer>(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("server is at --max_streams=", options_.max_streams,
+                       " concurrent StreamBatches calls; retry later or use "
+                       "another replica")));
+    }
+    stream = new BatchStream(this, parsed.consumer_id());
+    streams_.insert(stream);
+    metrics_->active_streams().Set(static_cast<double>(streams_.size()));
+  }
+  stream->Start();
+  return stream;
+}
+
+grpc::ServerWriteReactor<v1::ModeStatus>* InputServiceImpl::WatchMode(
+    grpc::CallbackServerContext* /*context*/,
+    const v1::WatchModeRequest* /*request*/) {
+  ModeWatch* watch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return new RejectedStream<v1::ModeStatus>(Draining());
+    watch = new ModeWatch(this);
+    watches_.insert(watch);
+  }
+  watch->Start();
+  return watch;
+}
+
+void InputServiceImpl::Drain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  for (BatchStream* s : streams_) s->Drain();
+  for (ModeWatch* w : watches_) w->Drain();
+}
+
+bool InputServiceImpl::WaitForStreams(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return streams_.empty() && watches_.empty();
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+int InputServiceImpl::active_streams() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(streams_.size());
+}
+
+void InputServiceImpl::Unregister(BatchStream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+  metrics_->active_streams().Set(static_cast<double>(streams_.size()));
+}
+
+void InputServiceImpl::Unregister(ModeWatch* watch) {
+  absl::MutexLock lock(&mu_);
+  watches_.erase(watch);
+}
+
+}  // namespace inputserve

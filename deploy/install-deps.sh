@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything inputserve needs on Debian 12, idempotently.
+#   install-deps.sh            build + test dependencies
+#   install-deps.sh --bench    also the peers the benchmarks compare against
+#                              (PyTorch + torchvision, ~1 GB)
+# Run as root (or with sudo). Safe to run again: apt-get skips what is there.
+set -euo pipefail
+
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_bench=1 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then exec sudo -E bash "$0" "$@"; fi
+  echo "install-deps.sh: must run as root (apt-get install)" >&2
+  exit 1
+fi
+
+# Build: compilers, gRPC/protobuf/Abseil, prometheus-cpp, libjpeg-turbo.
+build_pkgs=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev prometheus-cpp-dev libcivetweb-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Tests: real photos (sklearn/skimage data), openssl for TLS certs,
+# Prometheus + promtool, kubectl (kustomize), node for schema checks,
+# podman/buildah/debootstrap for the container test, clang for fuzzers.
+test_pkgs=(
+  python3 python3-sklearn python3-skimage python3-grpcio
+  openssl prometheus kubernetes-client nodejs npm
+  podman buildah debootstrap
+  clang libclang-rt-14-dev
+)
+bench_pkgs=(python3-torch python3-torchvision)
+
+pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
+if [[ $want_bench -eq 1 ]]; then pkgs+=("${bench_pkgs[@]}"); fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+echo "install-deps.sh: installed ${#pkgs[@]} packages"

@@ -1,0 +1,87 @@
+// InputServiceImpl: the gRPC shell of the data plane (GetDatasetInfo,
+// StreamBatches, WatchMode) over the pipeline, the mode controller and the
+// synthetic cache.
+//
+// StreamBatches is a raw (ByteBuffer) callback method so batches go out as
+// zero-copy slices (see wire.h). Each stream has one write in flight, which
+// gives backpressure for free. In REAL mode each batch goes to exactly one
+// stream; a batch whose write fails goes back to the front of the queue for
+// the next stream. This class is thread-safe.
+#ifndef INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
+#define INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
+
+#include <cstddef>
+#include <set>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "inputserve/v1/input_service.grpc.pb.h"
+#include "server/metrics.h"
+#include "server/mode_controller.h"
+#include "server/pipeline/pipeline.h"
+#include "server/transport/synthetic_cache.h"
+#include "server/transport/wire.h"
+
+namespace inputserve {
+
+class InputServiceImpl final
+    : public v1::InputService::WithRawCallbackMethod_StreamBatches<
+          v1::InputService::CallbackService> {
+ public:
+  struct Options {
+    size_t chunk_bytes = 1 << 20;
+    int max_streams = 64;
+    BatchWireInfo wire;     // Shard fields for batch headers.
+    v1::DatasetInfo info;   // Static part of GetDatasetInfo.
+  };
+
+  // All pointers must outlive the service.
+  InputServiceImpl(Pipeline* pipeline, ModeController* mode,
+                   SyntheticBatchCache* cache, ServerMetrics* metrics,
+                   Options options);
+  ~InputServiceImpl() override;
+
+  grpc::ServerUnaryReactor* GetDatasetInfo(
+      grpc::CallbackServerContext* context,
+      const v1::GetDatasetInfoRequest* request,
+      v1::DatasetInfo* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamBatches(
+      grpc::CallbackServerContext* context,
+      const grpc::ByteBuffer* request) override;
+  grpc::ServerWriteReactor<v1::ModeStatus>* WatchMode(
+      grpc::CallbackServerContext* context,
+      const v1::WatchModeRequest* request) override;
+
+  // Refuses new calls with UNAVAILABLE and ends every open stream with
+  // UNAVAILABLE after the batch it is writing.
+  void Drain();
+  // Waits until every stream has ended; false at the deadline.
+  bool WaitForStreams(absl::Time deadline);
+  int active_streams() const;
+
+ private:
+  class BatchStream;
+  class ModeWatch;
+  friend class BatchStream;
+  friend class ModeWatch;
+
+  void Unregister(BatchStream* stream);
+  void Unregister(ModeWatch* watch);
+
+  Pipeline* const pipeline_;
+  ModeController* const mode_;
+  SyntheticBatchCache* const cache_;
+  ServerMetrics* const metrics_;
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  std::set<BatchStream*> streams_ ABSL_GUARDED_BY(mu_);
+  std::set<ModeWatch*> watches_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace inputserve
+
+#endif  // INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
