@@ -1,0 +1,102 @@
+// trainer_example: trains a softmax classifier on batches from inputserve
+// servers and reports examples/s, like the Keras ResNet benchmark it stands
+// in for. main() only reads flags, builds the Client and runs the Trainer.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "inputserve/client.h"
+#include "inputserve/options.h"
+#include "trainer_example/trainer.h"
+#include "trainer_example/trainer_options.h"
+
+ABSL_FLAG(std::string, servers, "",
+          "Comma-separated inputserve data servers, HOST:PORT[,HOST:PORT...] "
+          "(also dns:///name:port); batches are read from all of them.");
+ABSL_FLAG(int, steps, 100, "Training steps to run (> 0).");
+ABSL_FLAG(int, num_gpus, 0,
+          "Devices to split each global batch over. 0 = train on the CPU on "
+          "one unsplit batch. N > 0 = N GPUs when built with CUDA and N GPUs "
+          "are present (a CUDA kernel per GPU), else N host slices trained "
+          "on the CPU; gradients are averaged on the host.");
+ABSL_FLAG(int, log_every, 10, "Print a progress line every K steps.");
+ABSL_FLAG(float, learning_rate, 0.05f, "SGD learning rate.");
+ABSL_FLAG(int, num_classes, 0,
+          "Classes of the softmax. 0 = from the image size: 10 for 32x32 "
+          "images (CIFAR-10), 1001 otherwise (ImageNet).");
+ABSL_FLAG(int, feature_side, 32,
+          "Images are average-pooled to at most this many pixels per side "
+          "(224x224 -> 32x32) before the linear layer, so a step stays "
+          "cheap on ImageNet-size images.");
+ABSL_FLAG(int, prefetch_batches, 2, "Batches the client reads ahead.");
+ABSL_FLAG(absl::Duration, unavailable_timeout, absl::Seconds(30),
+          "Fail when no server delivered a batch for this long.");
+ABSL_FLAG(std::string, consumer_id, "trainer_example",
+          "Name reported to the servers.");
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "trainer_example: error: " << message << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains a softmax/linear classifier (SGD, cross-entropy) on batches "
+      "from inputserve servers.\nImages (uint8) are average-pooled to "
+      "--feature_side, scaled to [0,1] and mean-subtracted (mean of the first "
+      "batch).\nPrints a progress line every --log_every steps and ends "
+      "with\n  SUMMARY steps=<n> examples_per_sec=<x> input_wait_pct=<x> "
+      "bytes_received=<n> final_mode=<real|synthetic>\nUsage: trainer_example "
+      "--servers=HOST:PORT[,HOST:PORT...] --steps=N --num_gpus=N");
+  absl::ParseCommandLine(argc, argv);
+
+  namespace tr = inputserve::trainer;
+  absl::StatusOr<std::vector<std::string>> servers =
+      tr::ParseServerList(absl::GetFlag(FLAGS_servers));
+  if (!servers.ok()) return Fail(std::string(servers.status().message()));
+  tr::TrainerOptions options;
+  options.servers = *servers;
+  options.steps = absl::GetFlag(FLAGS_steps);
+  options.num_gpus = absl::GetFlag(FLAGS_num_gpus);
+  options.log_every = absl::GetFlag(FLAGS_log_every);
+  options.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  options.num_classes = absl::GetFlag(FLAGS_num_classes);
+  options.feature_side = absl::GetFlag(FLAGS_feature_side);
+  if (absl::Status s = tr::ValidateTrainerOptions(options); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  const int prefetch = absl::GetFlag(FLAGS_prefetch_batches);
+  if (prefetch < 1) {
+    return Fail("--prefetch_batches must be >= 1, got " +
+                std::to_string(prefetch));
+  }
+
+  inputserve::ClientOptions client_options;
+  client_options.targets = options.servers;
+  client_options.num_devices = options.num_gpus;
+  client_options.prefetch_batches = prefetch;
+  client_options.consumer_id = absl::GetFlag(FLAGS_consumer_id);
+  client_options.unavailable_timeout = absl::GetFlag(FLAGS_unavailable_timeout);
+  absl::StatusOr<std::unique_ptr<inputserve::Client>> client =
+      inputserve::Client::Create(std::move(client_options));
+  if (!client.ok()) {
+    return Fail("creating the client: " + client.status().ToString());
+  }
+
+  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer =
+      tr::Trainer::Create(options, client->get(), &std::cout);
+  if (!trainer.ok()) return Fail(trainer.status().ToString());
+  absl::StatusOr<tr::TrainSummary> summary = (*trainer)->Run();
+  if (!summary.ok()) return Fail(summary.status().ToString());
+  std::cout << tr::FormatSummaryLine(*summary) << std::endl;
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,252 @@
+#include "trainer_example/trainer.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "trainer_example/features.h"
+
+namespace inputserve::trainer {
+namespace {
+
+const char* ModeName(BatchMode mode) {
+  return mode == BatchMode::kSynthetic ? "synthetic" : "real";
+}
+
+const char* MemoryName(MemoryKind memory) {
+  return memory == MemoryKind::kCuda ? "CUDA" : "host";
+}
+
+absl::Status WithContext(const absl::Status& status, absl::string_view what) {
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message()));
+}
+
+// Keras-style "[=====>......]" for `done` of `total`.
+std::string ProgressBar(int done, int total) {
+  constexpr int kWidth = 20;
+  const int filled = static_cast<int>(static_cast<int64_t>(kWidth) * done /
+                                      std::max(total, 1));
+  std::string bar(kWidth, '.');
+  std::fill(bar.begin(), bar.begin() + filled, '=');
+  if (filled < kWidth) bar[filled] = '>';
+  return absl::StrCat("[", bar, "]");
+}
+
+// Totals over a span of steps: one log window, or the measured run.
+struct Span {
+  int steps = 0;
+  int64_t examples = 0;
+  double loss_sum = 0;  // Sum of the steps' mean losses.
+  absl::Duration wait;
+  absl::Time start;
+
+  void Reset(absl::Time now) {
+    *this = Span{0, 0, 0, absl::ZeroDuration(), now};
+  }
+  double Seconds(absl::Time now) const {
+    return absl::ToDoubleSeconds(now - start);
+  }
+  double ExamplesPerSec(absl::Time now) const {
+    const double s = Seconds(now);
+    return s > 0 ? examples / s : 0;
+  }
+  double WaitPct(absl::Time now) const {
+    const double s = Seconds(now);
+    return s > 0 ? std::min(100.0, 100.0 * absl::ToDoubleSeconds(wait) / s) : 0;
+  }
+};
+
+}  // namespace
+
+std::string FormatSummaryLine(const TrainSummary& summary) {
+  return absl::StrFormat(
+      "SUMMARY steps=%d examples_per_sec=%.1f input_wait_pct=%.1f "
+      "bytes_received=%d final_mode=%s",
+      summary.steps, summary.examples_per_sec, summary.input_wait_pct,
+      summary.bytes_received, ModeName(summary.final_mode));
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
+    const TrainerOptions& options, Client* client, std::ostream* log) {
+  if (absl::Status s = ValidateTrainerOptions(options); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<GradientBackend>> backend =
+      MakeBackend(client->memory_kind());
+  if (!backend.ok()) return backend.status();
+  return std::unique_ptr<Trainer>(
+      new Trainer(options, client, log, *std::move(backend)));
+}
+
+Trainer::Trainer(const TrainerOptions& options, Client* client,
+                 std::ostream* log, std::unique_ptr<GradientBackend> backend)
+    : options_(options),
+      client_(client),
+      log_(log),
+      backend_(std::move(backend)) {}
+
+absl::StatusOr<std::vector<Slice>> Trainer::SlicesOf(const Batch& batch) const {
+  if (batch.devices.empty()) {
+    return absl::InvalidArgumentError("batch has no device slices");
+  }
+  std::vector<Slice> slices;
+  for (const DeviceBatch& device : batch.devices) {
+    Slice slice{device.Find("image"), device.Find("label")};
+    const std::string where = absl::StrCat("device ", device.device, ": ");
+    if (slice.images == nullptr || slice.labels == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "batch lacks the 'image' or 'label' tensor"));
+    }
+    const TensorView& im = *slice.images;
+    const TensorView& lb = *slice.labels;
+    if (im.dtype != ElementType::kUint8 || im.shape.size() != 4) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "'image' must be uint8 [B,H,W,C]"));
+    }
+    if (lb.dtype != ElementType::kInt32 || lb.shape.size() != 1 ||
+        lb.shape[0] != im.shape[0]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "'label' must be int32 [B] with B = the image batch ",
+          im.shape[0]));
+    }
+    if (model_ && (im.shape[1] != spec_.height || im.shape[2] != spec_.width ||
+                   im.shape[3] != spec_.channels)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "image shape changed to ", im.shape[1], "x",
+                       im.shape[2], "x", im.shape[3], " from ", spec_.height,
+                       "x", spec_.width, "x", spec_.channels));
+    }
+    slices.push_back(slice);
+  }
+  return slices;
+}
+
+absl::Status Trainer::Initialize(const Batch& batch,
+                                 const std::vector<Slice>& slices) {
+  const std::vector<int64_t>& shape = slices[0].images->shape;
+  absl::StatusOr<FeatureSpec> spec =
+      MakeFeatureSpec(static_cast<int>(shape[1]), static_cast<int>(shape[2]),
+                      static_cast<int>(shape[3]), options_.feature_side);
+  if (!spec.ok()) return spec.status();
+  spec_ = *spec;
+  int num_classes = options_.num_classes;
+  if (num_classes == 0) {
+    num_classes = (spec_.height == 32 && spec_.width == 32) ? 10 : 1001;
+  }
+  // The mean of the first batch's features, fixed for the whole run.
+  std::vector<uint8_t> images;
+  std::vector<double> sum(spec_.dim(), 0.0);
+  int64_t count = 0;
+  for (const Slice& slice : slices) {
+    images.resize(slice.images->num_bytes);
+    if (absl::Status s = backend_->CopyImagesToHost(slice, images.data());
+        !s.ok()) {
+      return s;
+    }
+    std::vector<float> mean = MeanFeatures(spec_, images.data(), slice.size());
+    for (int j = 0; j < spec_.dim(); ++j) sum[j] += mean[j] * slice.size();
+    count += slice.size();
+  }
+  std::vector<float> mean(spec_.dim());
+  for (int j = 0; j < spec_.dim(); ++j) {
+    mean[j] = static_cast<float>(sum[j] / std::max<int64_t>(count, 1));
+  }
+  if (absl::Status s = backend_->SetFeatures(spec_, std::move(mean)); !s.ok()) {
+    return s;
+  }
+  model_.emplace(spec_.dim(), num_classes);
+  grads_.emplace(spec_.dim(), num_classes);
+  *log_ << absl::StrFormat(
+               "trainer_example: %d steps, global batch %d over %s, %s "
+               "memory; features %dx%dx%d (images %dx%d average-pooled %dx%d) "
+               "-> %d classes, lr %g",
+               options_.steps, batch.global_batch_size,
+               client_->num_devices() == 0
+                   ? std::string("1 unsplit batch")
+                   : absl::StrCat(client_->num_devices(), " devices"),
+               MemoryName(backend_->memory()), spec_.out_height,
+               spec_.out_width, spec_.channels, spec_.height, spec_.width,
+               spec_.pool, spec_.pool, num_classes, options_.learning_rate)
+        << std::endl;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> Trainer::TrainStep(const std::vector<Slice>& slices) {
+  grads_->Reset();
+  if (absl::Status s = backend_->Step(*model_, slices, &*grads_); !s.ok()) {
+    return s;
+  }
+  ApplySgd(*grads_, options_.learning_rate, &*model_);
+  return grads_->examples > 0 ? grads_->loss_sum / grads_->examples : 0.0;
+}
+
+absl::StatusOr<TrainSummary> Trainer::Run() {
+  TrainSummary summary;
+  Span window, measured;
+  window.Reset(absl::Now());
+  measured.Reset(absl::Now());
+  std::optional<BatchMode> last_mode;
+  for (int step = 1; step <= options_.steps; ++step) {
+    const absl::Time before_next = absl::Now();
+    absl::StatusOr<const Batch*> next = client_->Next();
+    const absl::Duration waited = absl::Now() - before_next;
+    if (!next.ok()) {
+      return WithContext(
+          next.status(),
+          absl::StrCat("step ", step, ": reading the next batch"));
+    }
+    const Batch& batch = **next;
+    absl::StatusOr<std::vector<Slice>> slices = SlicesOf(batch);
+    if (slices.ok() && !model_) {
+      if (absl::Status s = Initialize(batch, *slices); !s.ok()) slices = s;
+    }
+    absl::StatusOr<double> loss =
+        slices.ok() ? TrainStep(*slices) : slices.status();
+    if (!loss.ok()) {
+      return WithContext(loss.status(), absl::StrCat("step ", step));
+    }
+    const absl::Time now = absl::Now();
+    if (last_mode && *last_mode != batch.mode) {
+      *log_ << absl::StrFormat(
+                   "step %d: input mode changed %s -> %s "
+                   "(generation %d)",
+                   step, ModeName(*last_mode), ModeName(batch.mode),
+                   batch.mode_generation)
+            << std::endl;
+    }
+    last_mode = batch.mode;
+    if (step == 1) summary.first_loss = *loss;
+    int64_t examples = 0;
+    for (const Slice& slice : *slices) examples += slice.size();
+    for (Span* span : {&window, &measured}) {
+      ++span->steps;
+      span->examples += examples;
+      span->loss_sum += *loss;
+      span->wait += waited;
+    }
+    if (step == 1 && options_.steps > 1) measured.Reset(now);
+    if (step % options_.log_every == 0 || step == options_.steps) {
+      *log_ << absl::StrFormat(
+                   "step %d/%d %s - loss: %.4f - %.1f examples/s - input "
+                   "wait: %.1f%% - mode: %s",
+                   step, options_.steps, ProgressBar(step, options_.steps),
+                   window.loss_sum / window.steps, window.ExamplesPerSec(now),
+                   window.WaitPct(now), ModeName(batch.mode))
+            << std::endl;
+      summary.final_loss = window.loss_sum / window.steps;
+      window.Reset(now);
+    }
+  }
+  const absl::Time end = absl::Now();
+  summary.steps = options_.steps;
+  summary.examples_per_sec = measured.ExamplesPerSec(end);
+  summary.input_wait_pct = measured.WaitPct(end);
+  summary.bytes_received = client_->stats().bytes_received;
+  summary.final_mode = last_mode.value_or(BatchMode::kReal);
+  return summary;
+}
+
+}  // namespace inputserve::trainer
