@@ -72,8 +72,8 @@ class ExampleDecoder {
 // Everything the --dataset flag and its companions select.
 struct DatasetOptions {
   std::string spec;  // cifar10:<dir|glob>, imagenet:<glob>, synthetic:<name>
-  int image_size = 224;        // imagenet output height and width.
-  bool augment = true;         // Training augmentation; false = evaluation.
+  int image_size = 224;  // imagenet output height and width.
+  bool augment = true;   // Training augmentation; false = evaluation.
   uint32_t shard_index = 0;
   uint32_t num_shards = 1;
   uint64_t seed = 0;

@@ -1,0 +1,69 @@
+#include "server/sources/shard_plan.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/codec/rng.h"
+
+namespace inputserve {
+
+absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards) {
+  if (num_shards == 0) {
+    return absl::InvalidArgumentError("num_shards must be at least 1, got 0");
+  }
+  if (shard_index >= num_shards) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shard_index must be in [0, ", num_shards - 1, "], got ", shard_index));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
+                                            uint32_t shard_index,
+                                            uint32_t num_shards,
+                                            uint64_t seed) {
+  if (absl::Status s = CheckShardOptions(shard_index, num_shards); !s.ok()) {
+    return s;
+  }
+  ShardPlan plan;
+  plan.shard_index_ = shard_index;
+  plan.num_shards_ = num_shards;
+  plan.seed_ = seed;
+  plan.by_record_ = files.size() < num_shards;
+  uint64_t next = 0;
+  for (DataFile& f : files) {
+    f.first_record = next;
+    next += f.num_records;
+  }
+  plan.total_records_ = next;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (plan.by_record_ || i % num_shards == shard_index) {
+      plan.visited_.push_back(i);
+    }
+  }
+  if (plan.by_record_) {
+    // Records r < total with r % n == k.
+    plan.examples_per_epoch_ =
+        next / num_shards + (shard_index < next % num_shards ? 1 : 0);
+  } else {
+    for (size_t i : plan.visited_) {
+      plan.examples_per_epoch_ += files[i].num_records;
+    }
+  }
+  plan.files_ = std::move(files);
+  return plan;
+}
+
+std::vector<const DataFile*> ShardPlan::EpochFiles(uint64_t epoch) const {
+  std::vector<const DataFile*> order;
+  order.reserve(visited_.size());
+  for (size_t i : visited_) order.push_back(&files_[i]);
+  // Fisher-Yates with our own generator: reproducible on every platform.
+  Rng rng(MixSeed(seed_, epoch));
+  for (size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[rng.Below(i)]);
+  }
+  return order;
+}
+
+}  // namespace inputserve
