@@ -34,13 +34,15 @@ build_pkgs=(
 # podman/buildah/debootstrap for the container test, clang for fuzzers.
 test_pkgs=(
   python3 python3-sklearn python3-skimage python3-grpcio
-  openssl prometheus kubernetes-client nodejs npm
+  openssl prometheus kubernetes-client nodejs
   podman buildah debootstrap
   clang libclang-rt-14-dev
 )
 bench_pkgs=(python3-torch python3-torchvision)
 
 pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
+# Debian's npm conflicts with a NodeSource nodejs, which ships its own npm.
+if ! command -v npm >/dev/null; then pkgs+=(npm); fi
 if [[ $want_bench -eq 1 ]]; then pkgs+=("${bench_pkgs[@]}"); fi
 
 export DEBIAN_FRONTEND=noninteractive

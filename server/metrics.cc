@@ -89,6 +89,17 @@ ServerMetrics::ServerMetrics()
     records_skipped_[i] = &records_skipped_family_.Add(
         {{"reason", std::string(kSkipReasons[i])}});
   }
+  // Export the common series at 0 from the start, so dashboards and alerts
+  // see them (and rate() works) before the first event.
+  for (const char* reason : {"batch_requeued", "drained", "resource_exhausted",
+                             "invalid_argument", "pipeline_failed"}) {
+    stream_errors(reason);
+  }
+  for (const char* rpc : {"SetMode", "GetStatus"}) {
+    for (const char* code : {"OK", "UNAUTHENTICATED", "INVALID_ARGUMENT"}) {
+      admin_requests(rpc, code);
+    }
+  }
 }
 
 prometheus::Counter& ServerMetrics::records_skipped(absl::string_view reason) {

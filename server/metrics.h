@@ -47,8 +47,9 @@ class ServerMetrics {
   prometheus::Counter& records_skipped(absl::string_view reason);
   prometheus::Histogram& batch_build_seconds() { return batch_build_seconds_; }
   prometheus::Gauge& prefetch_queue_depth() { return prefetch_queue_depth_; }
-  // Streams that ended with an error, by reason ("cancelled",
-  // "write_failed", "resource_exhausted", "invalid_argument", "drained").
+  // Streams that ended abnormally, by reason: "batch_requeued" (the stream
+  // broke mid-batch; the batch went back to the queue), "drained",
+  // "resource_exhausted", "invalid_argument", "pipeline_failed".
   prometheus::Counter& stream_errors(absl::string_view reason);
   // Admin RPCs by method and gRPC status code name. Not on a hot path.
   prometheus::Counter& admin_requests(absl::string_view rpc,

@@ -53,10 +53,12 @@ class InputServiceImpl::BatchStream
       if (!ok || cancelled_) {
         // The client is gone or the call was cancelled mid-batch: the real
         // batch goes back to the queue for another consumer.
+        // A client that cancels after caching the synthetic batch is normal
+        // operation; only a lost real batch counts as a stream error.
         requeue = std::move(real_batch_);
         FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
                                   "stream cancelled"),
-                     ok ? "cancelled" : "write_failed");
+                     requeue != nullptr ? "batch_requeued" : "");
       } else if (++next_chunk_ < encoded_->chunks.size()) {
         StartWriteLocked();
         return;
