@@ -34,7 +34,7 @@ build_pkgs=(
 # podman/buildah/debootstrap for the container test, clang for fuzzers.
 test_pkgs=(
   python3 python3-sklearn python3-skimage python3-grpcio
-  openssl prometheus kubernetes-client nodejs
+  openssl prometheus nodejs
   podman buildah debootstrap
   clang libclang-rt-14-dev
 )
@@ -43,6 +43,8 @@ bench_pkgs=(python3-torch python3-torchvision)
 pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
 # Debian's npm conflicts with a NodeSource nodejs, which ships its own npm.
 if ! command -v npm >/dev/null; then pkgs+=(npm); fi
+# Debian's kubectl (kubernetes-client) conflicts with other kubectl packages.
+if ! command -v kubectl >/dev/null; then pkgs+=(kubernetes-client); fi
 if [[ $want_bench -eq 1 ]]; then pkgs+=("${bench_pkgs[@]}"); fi
 
 export DEBIAN_FRONTEND=noninteractive
