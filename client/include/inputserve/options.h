@@ -45,6 +45,14 @@ struct ClientOptions {
   // Next() fails with UNAVAILABLE when no target delivered anything for this
   // long; the error lists each target's last status.
   absl::Duration unavailable_timeout = absl::Seconds(30);
+  // Deadline of each GetDatasetInfo call made by Create().
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // HTTP/2 keepalive ping interval on every channel. gRPC servers by default
+  // answer pings more often than every 5 minutes on idle connections with
+  // GOAWAY ("too_many_pings"), and the WatchMode stream is idle for long
+  // stretches, so the default stays at 5 minutes.
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // When false, synthetic batches are returned like real ones: no device
   // cache, the data stream stays open.
   bool cache_synthetic = true;

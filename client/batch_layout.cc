@@ -1,0 +1,114 @@
+#include "client/batch_layout.h"
+
+#include <limits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace inputserve::client_internal {
+
+size_t ElementSize(int wire_dtype) {
+  switch (wire_dtype) {
+    case v1::DTYPE_UINT8:
+      return 1;
+    case v1::DTYPE_FLOAT16:
+    case v1::DTYPE_BFLOAT16:
+      return 2;
+    case v1::DTYPE_INT32:
+    case v1::DTYPE_FLOAT32:
+      return 4;
+    case v1::DTYPE_INT64:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+absl::StatusOr<BatchLayout> BatchLayout::Create(
+    int batch_size,
+    const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs,
+    int num_slices) {
+  if (batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size must be positive, got ", batch_size));
+  }
+  if (num_slices <= 0 || batch_size % num_slices != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch size ", batch_size, " does not split into ", num_slices,
+        " equal slices"));
+  }
+  if (specs.empty()) {
+    return absl::InvalidArgumentError("dataset has no tensors");
+  }
+  BatchLayout layout;
+  layout.batch_size_ = batch_size;
+  layout.num_slices_ = num_slices;
+  constexpr size_t kMax = std::numeric_limits<size_t>::max() / 2;
+  for (const v1::TensorSpec& spec : specs) {
+    TensorPlacement t;
+    t.name = spec.name();
+    const size_t element = ElementSize(spec.dtype());
+    if (element == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", spec.name(), "' has unknown dtype ", spec.dtype()));
+    }
+    t.dtype = static_cast<ElementType>(spec.dtype());
+    t.shape.assign(spec.shape().begin(), spec.shape().end());
+    if (t.shape.empty() || t.shape[0] != batch_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", spec.name(), "' has shape ", ShapeString(t.shape),
+          "; its dim 0 must equal the batch size ", batch_size));
+    }
+    size_t bytes = element;
+    for (int64_t dim : t.shape) {
+      if (dim < 0 || (dim > 0 && bytes > kMax / static_cast<size_t>(dim))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "tensor '", spec.name(), "' has an invalid or too large shape ",
+            ShapeString(t.shape)));
+      }
+      bytes *= static_cast<size_t>(dim);
+    }
+    t.num_bytes = bytes;
+    t.slice_bytes = bytes / num_slices;
+    t.slice_shape = t.shape;
+    t.slice_shape[0] = batch_size / num_slices;
+    t.offset = layout.payload_bytes_;
+    t.packed_offset = layout.slice_payload_bytes_;
+    if (layout.payload_bytes_ > kMax - bytes) {
+      return absl::InvalidArgumentError("batch payload is too large");
+    }
+    layout.payload_bytes_ += bytes;
+    layout.slice_payload_bytes_ += t.slice_bytes;
+    layout.tensors_.push_back(std::move(t));
+  }
+  return layout;
+}
+
+absl::Status BatchLayout::CheckMatches(
+    const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const {
+  if (static_cast<size_t>(specs.size()) != tensors_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected ", tensors_.size(), " tensors, got ",
+                     specs.size()));
+  }
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const v1::TensorSpec& spec = specs[static_cast<int>(i)];
+    const TensorPlacement& t = tensors_[i];
+    std::vector<int64_t> shape(spec.shape().begin(), spec.shape().end());
+    if (spec.name() != t.name || spec.dtype() != static_cast<int>(t.dtype) ||
+        shape != t.shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor ", i, " is '", spec.name(), "' dtype ", spec.dtype(),
+          " shape ", ShapeString(shape), ", expected '", t.name, "' dtype ",
+          static_cast<int>(t.dtype), " shape ", ShapeString(t.shape)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace inputserve::client_internal

@@ -1,0 +1,67 @@
+// BatchLayout: where each tensor of a global batch lives in the payload and
+// how it splits into equal per-device slices along dim 0. Built once from the
+// servers' DatasetInfo; immutable afterwards and safe to share across threads.
+#ifndef INPUTSERVE_CLIENT_BATCH_LAYOUT_H_
+#define INPUTSERVE_CLIENT_BATCH_LAYOUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "inputserve/batch.h"
+#include "inputserve/v1/common.pb.h"
+
+namespace inputserve::client_internal {
+
+struct TensorPlacement {
+  std::string name;
+  ElementType dtype = ElementType::kUint8;
+  std::vector<int64_t> shape;        // Global shape; shape[0] = batch size.
+  std::vector<int64_t> slice_shape;  // shape with dim 0 divided by slices.
+  size_t offset = 0;                 // Byte offset in the global payload.
+  size_t num_bytes = 0;              // Bytes of the whole tensor.
+  size_t slice_bytes = 0;            // Bytes of one device's slice.
+  size_t packed_offset = 0;          // Offset in a packed per-device buffer.
+};
+
+class BatchLayout {
+ public:
+  // Validates the specs (known dtypes, non-negative dims, shape[0] equal to
+  // batch_size, no overflow) and that `num_slices` divides the batch size.
+  static absl::StatusOr<BatchLayout> Create(
+      int batch_size,
+      const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs,
+      int num_slices);
+
+  int batch_size() const { return batch_size_; }
+  int num_slices() const { return num_slices_; }
+  size_t payload_bytes() const { return payload_bytes_; }
+  // Bytes of one device's share: every tensor's slice, packed in order.
+  size_t slice_payload_bytes() const { return slice_payload_bytes_; }
+  const std::vector<TensorPlacement>& tensors() const { return tensors_; }
+
+  // OK when `specs` equal the layout's tensors exactly (names, dtypes,
+  // shapes, order); otherwise a message naming the first difference.
+  absl::Status CheckMatches(
+      const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const;
+
+ private:
+  BatchLayout() = default;
+  int batch_size_ = 0;
+  int num_slices_ = 1;
+  size_t payload_bytes_ = 0;
+  size_t slice_payload_bytes_ = 0;
+  std::vector<TensorPlacement> tensors_;
+};
+
+// Bytes per element of a wire dtype; 0 for unknown values.
+size_t ElementSize(int wire_dtype);
+
+// "[8,32,32,3]" for messages.
+std::string ShapeString(const std::vector<int64_t>& shape);
+
+}  // namespace inputserve::client_internal
+
+#endif  // INPUTSERVE_CLIENT_BATCH_LAYOUT_H_

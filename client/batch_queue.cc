@@ -1,0 +1,96 @@
+#include "client/batch_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace inputserve::client_internal {
+
+absl::StatusOr<std::unique_ptr<BatchQueue>> BatchQueue::Create(
+    int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free) {
+  std::unique_ptr<BatchQueue> queue(new BatchQueue(std::move(free)));
+  // Empty payloads are legal in principle; allocate at least one byte so a
+  // slot always has a distinct pointer.
+  const size_t bytes = slot_bytes == 0 ? 1 : slot_bytes;
+  absl::MutexLock lock(&queue->mu_);
+  for (int i = 0; i < num_slots; ++i) {
+    absl::StatusOr<void*> mem = alloc(bytes);
+    if (!mem.ok()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("allocating batch buffer ", i + 1, " of ", num_slots,
+                       " (", bytes, " bytes): ", mem.status().message()));
+    }
+    auto slot = std::make_unique<Slot>();
+    slot->data = static_cast<uint8_t*>(*mem);
+    queue->free_slots_.push_back(slot.get());
+    queue->slots_.push_back(std::move(slot));
+  }
+  return queue;
+}
+
+BatchQueue::~BatchQueue() {
+  for (auto& slot : slots_) free_(slot->data);
+}
+
+Slot* BatchQueue::AcquireFree() {
+  absl::MutexLock lock(&mu_);
+  const uint64_t me = next_waiter_++;
+  waiters_.push_back(me);
+  auto my_turn = [this, me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !accepting_ || (!free_slots_.empty() && waiters_.front() == me);
+  };
+  mu_.Await(absl::Condition(&my_turn));
+  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), me));
+  if (!accepting_) return nullptr;
+  Slot* slot = free_slots_.back();
+  free_slots_.pop_back();
+  return slot;
+}
+
+void BatchQueue::PushReady(Slot* slot) {
+  absl::MutexLock lock(&mu_);
+  if (accepting_) {
+    ready_.push_back(slot);
+  } else {
+    free_slots_.push_back(slot);
+  }
+}
+
+Slot* BatchQueue::PopReady(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto has_ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !ready_.empty();
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&has_ready), timeout)) {
+    return nullptr;
+  }
+  Slot* slot = ready_.front();
+  ready_.pop_front();
+  return slot;
+}
+
+void BatchQueue::Release(Slot* slot) {
+  absl::MutexLock lock(&mu_);
+  free_slots_.push_back(slot);
+}
+
+void BatchQueue::SetAccepting(bool accepting) {
+  absl::MutexLock lock(&mu_);
+  accepting_ = accepting;
+}
+
+void BatchQueue::DrainReady() {
+  absl::MutexLock lock(&mu_);
+  while (!ready_.empty()) {
+    free_slots_.push_back(ready_.front());
+    ready_.pop_front();
+  }
+}
+
+size_t BatchQueue::ready_count() const {
+  absl::MutexLock lock(&mu_);
+  return ready_.size();
+}
+
+}  // namespace inputserve::client_internal

@@ -1,0 +1,54 @@
+// DeviceBackend: where per-device slices of a batch live. The host backend
+// hands out views into the received buffer (no copy); the CUDA backend copies
+// each slice into per-GPU buffers allocated once. Both also keep the
+// synthetic cache: slice 0 copied once to every device. Used from the one
+// thread that calls Client::Next(); not thread-safe.
+#ifndef INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
+#define INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/batch_layout.h"
+#include "inputserve/batch.h"
+#include "inputserve/options.h"
+
+namespace inputserve::client_internal {
+
+// pointers[device][tensor]: start of that device's slice of that tensor.
+using DevicePointers = std::vector<std::vector<void*>>;
+
+class DeviceBackend {
+ public:
+  virtual ~DeviceBackend() = default;
+
+  virtual MemoryKind memory_kind() const = 0;
+  // Memory for received batches (page-locked with CUDA, for fast copies).
+  virtual absl::StatusOr<void*> AllocateHost(size_t bytes) = 0;
+  virtual void FreeHost(void* ptr) = 0;
+  // Places the slices of a received batch on the devices. `out` must be
+  // sized [num_slices][num_tensors]; the pointers stay valid until the next
+  // Place() or the backend's destruction.
+  virtual absl::Status Place(const uint8_t* batch, DevicePointers* out) = 0;
+  // Copies slice 0 of `batch` to every device once; `out` as for Place and
+  // valid until FreeCache().
+  virtual absl::Status BuildCache(const uint8_t* batch,
+                                  DevicePointers* out) = 0;
+  virtual void FreeCache() = 0;
+};
+
+// The backend for `kind` (kAuto resolved: CUDA when compiled in and at
+// least max(1, num_devices) GPUs exist, else host). FAILED_PRECONDITION for
+// kCuda without CUDA support or with too few GPUs.
+absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateDeviceBackend(
+    DeviceKind kind, int num_devices, const BatchLayout* layout);
+
+// GPUs visible to this process; 0 without CUDA support or without a driver.
+int CudaDeviceCount();
+
+}  // namespace inputserve::client_internal
+
+#endif  // INPUTSERVE_CLIENT_DEVICE_BACKEND_H_

@@ -1,0 +1,85 @@
+#include "client/transport/batch_assembler.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace inputserve::client_internal {
+
+void BatchAssembler::Reset() {
+  in_batch_ = false;
+  dst_ = nullptr;
+  filled_ = 0;
+}
+
+absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
+    absl::Span<const ByteSpan> spans, const AcquireFn& acquire) {
+  absl::StatusOr<ParsedChunk> parsed = ParseBatchChunk(spans);
+  if (!parsed.ok()) {
+    Reset();
+    return parsed.status();
+  }
+  ParsedChunk& chunk = *parsed;
+  last_chunk_bytes_ = 0;
+  const size_t payload = layout_->payload_bytes();
+  if (!in_batch_) {
+    if (!chunk.has_header) {
+      return absl::DataLossError(
+          "first chunk of a batch has no header (stream out of sync)");
+    }
+    const v1::BatchHeader& h = chunk.header;
+    if (h.mode() != v1::MODE_REAL && h.mode() != v1::MODE_SYNTHETIC) {
+      return absl::DataLossError(
+          absl::StrCat("batch ", h.sequence(), " has mode ", h.mode(),
+                       "; expected MODE_REAL or MODE_SYNTHETIC"));
+    }
+    if (h.payload_bytes() != payload) {
+      return absl::DataLossError(absl::StrCat(
+          "batch ", h.sequence(), " header says payload_bytes=",
+          h.payload_bytes(), " but its tensors need ", payload));
+    }
+    if (absl::Status s = layout_->CheckMatches(h.tensors()); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch ", h.sequence(),
+                       " does not match the dataset description: ",
+                       s.message()));
+    }
+    header_ = std::move(chunk.header);
+    absl::StatusOr<uint8_t*> dst = acquire(header_);
+    if (!dst.ok()) return dst.status();
+    dst_ = *dst;
+    filled_ = 0;
+    in_batch_ = true;
+  } else if (chunk.has_header) {
+    const uint64_t sequence = header_.sequence();
+    const size_t filled = filled_;
+    Reset();
+    return absl::DataLossError(absl::StrCat(
+        "a new batch header arrived while batch ", sequence,
+        " was incomplete (", filled, " of ", payload, " bytes)"));
+  }
+  if (chunk.data_size > payload - filled_) {
+    const size_t filled = filled_;
+    Reset();
+    return absl::DataLossError(absl::StrCat(
+        "batch ", header_.sequence(), " overflows: ", filled, " + ",
+        chunk.data_size, " bytes exceed payload_bytes ", payload));
+  }
+  if (chunk.data_size > 0) {
+    CopyFromSpans(spans, chunk.data_start, chunk.data_size, dst_ + filled_);
+    filled_ += chunk.data_size;
+    last_chunk_bytes_ = chunk.data_size;
+  }
+  if (!chunk.last) return Progress::kIncomplete;
+  if (filled_ != payload) {
+    const size_t filled = filled_;
+    Reset();
+    return absl::DataLossError(
+        absl::StrCat("batch ", header_.sequence(), " ended after ", filled,
+                     " of ", payload, " payload bytes"));
+  }
+  in_batch_ = false;
+  dst_ = nullptr;
+  return Progress::kComplete;
+}
+
+}  // namespace inputserve::client_internal

@@ -1,0 +1,82 @@
+#include "client/transport/channel.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace inputserve::client_internal {
+
+absl::StatusOr<std::string> ReadFileContents(const std::string& path,
+                                             const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot read ", what, " '", path, "': ", std::strerror(errno)));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("error reading ", what, " '", path, "'"));
+  }
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const TlsOptions& tls) {
+  if (!tls.enabled) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  const struct {
+    const std::string& path;
+    const char* what;
+    std::string* out;
+  } files[] = {{tls.ca_file, "TLS CA file (tls.ca_file)", &ssl.pem_root_certs},
+               {tls.cert_file, "TLS client certificate (tls.cert_file)",
+                &ssl.pem_cert_chain},
+               {tls.key_file, "TLS client key (tls.key_file)",
+                &ssl.pem_private_key}};
+  for (const auto& f : files) {
+    if (f.path.empty()) continue;
+    absl::StatusOr<std::string> pem = ReadFileContents(f.path, f.what);
+    if (!pem.ok()) return pem.status();
+    if (pem->find("-----BEGIN") == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f.what, " '", f.path, "' holds no PEM block (-----BEGIN ...)"));
+    }
+    *f.out = *std::move(pem);
+  }
+  if (ssl.pem_cert_chain.empty() != ssl.pem_private_key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS client certificate and key must be given together");
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const ChannelSettings& settings) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(
+                  settings.keepalive_time)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(
+                  settings.keepalive_timeout)));
+  if (settings.dedicated) {
+    // Without this, channels with equal arguments share one subchannel and
+    // therefore one TCP connection.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
+  return grpc::CreateCustomChannel(target, credentials, args);
+}
+
+}  // namespace inputserve::client_internal

@@ -1,0 +1,42 @@
+// Builds the gRPC channels the client and the admin tool use: unlimited
+// receive size (batches are large), keepalive, and TLS/mTLS credentials read
+// from PEM files. Stateless functions; thread-safe.
+#ifndef INPUTSERVE_CLIENT_TRANSPORT_CHANNEL_H_
+#define INPUTSERVE_CLIENT_TRANSPORT_CHANNEL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "inputserve/options.h"
+
+namespace inputserve::client_internal {
+
+struct ChannelSettings {
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A channel of its own (own TCP connection), not shared with other
+  // channels to the same target.
+  bool dedicated = false;
+};
+
+// Insecure credentials, or SSL credentials built from `tls` (files read now;
+// a missing or empty file is an INVALID_ARGUMENT naming it).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const TlsOptions& tls);
+
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const ChannelSettings& settings);
+
+// Reads a whole file; INVALID_ARGUMENT naming `what` and the path on failure.
+absl::StatusOr<std::string> ReadFileContents(const std::string& path,
+                                             const std::string& what);
+
+}  // namespace inputserve::client_internal
+
+#endif  // INPUTSERVE_CLIENT_TRANSPORT_CHANNEL_H_

@@ -1,0 +1,106 @@
+#include "client/transport/dataset_probe.h"
+
+#include <chrono>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "client/batch_layout.h"
+#include "grpcpp/client_context.h"
+#include "inputserve/v1/input_service.grpc.pb.h"
+
+namespace inputserve::client_internal {
+namespace {
+
+std::string Describe(const v1::DatasetInfo& info) {
+  std::string out = absl::StrCat("batch_size=", info.batch_size(), " tensors=");
+  for (const v1::TensorSpec& t : info.tensors()) {
+    absl::StrAppend(&out, t.name(), ":", t.dtype(), ":",
+                    ShapeString({t.shape().begin(), t.shape().end()}), " ");
+  }
+  return out;
+}
+
+bool SameShape(const v1::DatasetInfo& a, const v1::DatasetInfo& b) {
+  if (a.batch_size() != b.batch_size()) return false;
+  if (a.tensors_size() != b.tensors_size()) return false;
+  for (int i = 0; i < a.tensors_size(); ++i) {
+    const v1::TensorSpec& x = a.tensors(i);
+    const v1::TensorSpec& y = b.tensors(i);
+    if (x.name() != y.name() || x.dtype() != y.dtype() ||
+        x.shape_size() != y.shape_size()) {
+      return false;
+    }
+    for (int j = 0; j < x.shape_size(); ++j) {
+      if (x.shape(j) != y.shape(j)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<ProbeResult> ProbeTargets(
+    const std::vector<std::string>& targets,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    absl::Duration timeout) {
+  const size_t n = targets.size();
+  std::vector<std::unique_ptr<v1::InputService::Stub>> stubs(n);
+  std::vector<grpc::ClientContext> contexts(n);
+  std::vector<v1::DatasetInfo> infos(n);
+  std::vector<grpc::Status> statuses(n);
+  absl::BlockingCounter pending(static_cast<int>(n));
+  const auto deadline =
+      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
+  for (size_t i = 0; i < n; ++i) {
+    stubs[i] = v1::InputService::NewStub(channels[i]);
+    contexts[i].set_deadline(deadline);
+    stubs[i]->async()->GetDatasetInfo(
+        &contexts[i], &static_cast<const v1::GetDatasetInfoRequest&>(
+                          v1::GetDatasetInfoRequest::default_instance()),
+        &infos[i], [&statuses, &pending, i](grpc::Status s) {
+          statuses[i] = std::move(s);
+          pending.DecrementCount();
+        });
+  }
+  pending.Wait();
+
+  ProbeResult result;
+  result.modes.resize(n);
+  std::string unreachable;
+  int first = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const grpc::Status& s = statuses[i];
+    if (!s.ok()) {
+      const auto code = static_cast<absl::StatusCode>(s.error_code());
+      const std::string message = absl::StrCat(
+          "connecting to ", targets[i], ": ", absl::StatusCodeToString(code),
+          ": ", s.error_message());
+      if (code != absl::StatusCode::kUnavailable &&
+          code != absl::StatusCode::kDeadlineExceeded) {
+        return absl::Status(code, message);
+      }
+      absl::StrAppend(&unreachable, unreachable.empty() ? "" : "; ", message);
+      continue;
+    }
+    result.modes[i] = infos[i].mode();
+    ++result.answered;
+    if (first < 0) {
+      first = static_cast<int>(i);
+      result.info = infos[i];
+    } else if (!SameShape(infos[first], infos[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "targets disagree on the batches they serve: ", targets[first],
+          " has ", Describe(infos[first]), "but ", targets[i], " has ",
+          Describe(infos[i])));
+    }
+  }
+  if (first < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("no target answered GetDatasetInfo within ",
+                     absl::FormatDuration(timeout), ": ", unreachable));
+  }
+  return result;
+}
+
+}  // namespace inputserve::client_internal

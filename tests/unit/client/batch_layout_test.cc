@@ -1,0 +1,75 @@
+#include "client/batch_layout.h"
+
+#include "gtest/gtest.h"
+
+namespace inputserve::client_internal {
+namespace {
+
+google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs(int batch) {
+  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
+  v1::TensorSpec* image = specs.Add();
+  image->set_name("image");
+  image->set_dtype(v1::DTYPE_UINT8);
+  for (int64_t d : {int64_t{batch}, int64_t{32}, int64_t{32}, int64_t{3}}) {
+    image->add_shape(d);
+  }
+  v1::TensorSpec* label = specs.Add();
+  label->set_name("label");
+  label->set_dtype(v1::DTYPE_INT32);
+  label->add_shape(batch);
+  return specs;
+}
+
+TEST(BatchLayoutTest, OffsetsAndSlices) {
+  absl::StatusOr<BatchLayout> layout = BatchLayout::Create(8, Specs(8), 4);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  ASSERT_EQ(layout->tensors().size(), 2u);
+  const TensorPlacement& image = layout->tensors()[0];
+  const TensorPlacement& label = layout->tensors()[1];
+  EXPECT_EQ(image.offset, 0u);
+  EXPECT_EQ(image.num_bytes, 8u * 32 * 32 * 3);
+  EXPECT_EQ(image.slice_bytes, 2u * 32 * 32 * 3);
+  EXPECT_EQ(image.slice_shape, (std::vector<int64_t>{2, 32, 32, 3}));
+  EXPECT_EQ(label.offset, image.num_bytes);
+  EXPECT_EQ(label.slice_bytes, 8u);
+  EXPECT_EQ(label.packed_offset, image.slice_bytes);
+  EXPECT_EQ(layout->payload_bytes(), image.num_bytes + 32);
+  EXPECT_EQ(layout->slice_payload_bytes(), image.slice_bytes + 8);
+  EXPECT_TRUE(layout->CheckMatches(Specs(8)).ok());
+}
+
+TEST(BatchLayoutTest, RejectsBadSpecs) {
+  auto specs = Specs(8);
+  specs[1].set_dtype(static_cast<v1::DType>(42));
+  EXPECT_EQ(BatchLayout::Create(8, specs, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  specs = Specs(8);
+  specs[0].set_shape(0, 7);
+  absl::Status s = BatchLayout::Create(8, specs, 1).status();
+  EXPECT_NE(s.message().find("dim 0"), std::string::npos) << s;
+  specs = Specs(8);
+  specs[0].set_shape(1, -5);
+  EXPECT_FALSE(BatchLayout::Create(8, specs, 1).ok());
+  specs = Specs(8);
+  specs[0].set_shape(1, int64_t{1} << 40);
+  specs[0].set_shape(2, int64_t{1} << 40);
+  EXPECT_FALSE(BatchLayout::Create(8, specs, 1).ok());
+  EXPECT_FALSE(BatchLayout::Create(8, Specs(8), 3).ok());
+  EXPECT_FALSE(BatchLayout::Create(0, Specs(0), 1).ok());
+}
+
+TEST(BatchLayoutTest, CheckMatchesNamesTheDifference) {
+  absl::StatusOr<BatchLayout> layout = BatchLayout::Create(8, Specs(8), 1);
+  ASSERT_TRUE(layout.ok());
+  auto other = Specs(8);
+  other[1].set_name("labels");
+  absl::Status s = layout->CheckMatches(other);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("labels"), std::string::npos) << s;
+  other = Specs(8);
+  other.RemoveLast();
+  EXPECT_FALSE(layout->CheckMatches(other).ok());
+}
+
+}  // namespace
+}  // namespace inputserve::client_internal

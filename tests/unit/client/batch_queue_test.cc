@@ -1,0 +1,92 @@
+#include "client/batch_queue.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace inputserve::client_internal {
+namespace {
+
+std::unique_ptr<BatchQueue> MakeQueue(int slots, int* live) {
+  auto queue = BatchQueue::Create(
+      slots, 64,
+      [live](size_t n) -> absl::StatusOr<void*> {
+        ++*live;
+        return std::malloc(n);
+      },
+      [live](void* p) {
+        --*live;
+        std::free(p);
+      });
+  return queue.ok() ? *std::move(queue) : nullptr;
+}
+
+TEST(BatchQueueTest, FifoAndBoundedPool) {
+  int live = 0;
+  {
+    auto queue = MakeQueue(2, &live);
+    ASSERT_NE(queue, nullptr);
+    EXPECT_EQ(live, 2);
+    Slot* a = queue->AcquireFree();
+    Slot* b = queue->AcquireFree();
+    ASSERT_NE(a, b);
+    a->header.set_sequence(1);
+    b->header.set_sequence(2);
+    queue->PushReady(a);
+    queue->PushReady(b);
+    EXPECT_EQ(queue->PopReady(absl::Seconds(1))->header.sequence(), 1u);
+    EXPECT_EQ(queue->PopReady(absl::Seconds(1))->header.sequence(), 2u);
+    EXPECT_EQ(queue->PopReady(absl::Milliseconds(10)), nullptr);
+
+    // The pool is empty until a slot is released: AcquireFree blocks.
+    absl::Notification got;
+    std::thread t([&] {
+      Slot* s = queue->AcquireFree();
+      EXPECT_NE(s, nullptr);
+      got.Notify();
+    });
+    EXPECT_FALSE(got.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+    queue->Release(a);
+    EXPECT_TRUE(got.WaitForNotificationWithTimeout(absl::Seconds(5)));
+    t.join();
+  }
+  EXPECT_EQ(live, 0);
+}
+
+TEST(BatchQueueTest, NotAcceptingWakesAcquirersAndDrops) {
+  int live = 0;
+  auto queue = MakeQueue(1, &live);
+  Slot* only = queue->AcquireFree();
+  std::thread t([&] { EXPECT_EQ(queue->AcquireFree(), nullptr); });
+  absl::SleepFor(absl::Milliseconds(20));
+  queue->SetAccepting(false);
+  t.join();
+  queue->PushReady(only);  // Dropped back to the pool.
+  EXPECT_EQ(queue->ready_count(), 0u);
+  queue->SetAccepting(true);
+  Slot* again = queue->AcquireFree();
+  EXPECT_EQ(again, only);
+  queue->PushReady(again);
+  EXPECT_EQ(queue->ready_count(), 1u);
+  queue->DrainReady();
+  EXPECT_EQ(queue->ready_count(), 0u);
+  EXPECT_NE(queue->AcquireFree(), nullptr);
+}
+
+TEST(BatchQueueTest, AllocationFailureIsReported) {
+  int calls = 0;
+  auto queue = BatchQueue::Create(
+      3, 64,
+      [&calls](size_t) -> absl::StatusOr<void*> {
+        if (++calls == 2) return absl::ResourceExhaustedError("no memory");
+        return std::malloc(64);
+      },
+      [](void* p) { std::free(p); });
+  EXPECT_EQ(queue.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(queue.status().message().find("2 of 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inputserve::client_internal

@@ -1,0 +1,69 @@
+#include "client/device/host_backend.h"
+
+#include <cstring>
+
+#include "client/device/backend.h"
+#include "gtest/gtest.h"
+
+namespace inputserve::client_internal {
+namespace {
+
+constexpr int kBatch = 6;
+
+google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
+  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
+  v1::TensorSpec* image = specs.Add();
+  image->set_name("image");
+  image->set_dtype(v1::DTYPE_UINT8);
+  for (int64_t d : {int64_t{kBatch}, int64_t{2}, int64_t{2}, int64_t{3}}) {
+    image->add_shape(d);
+  }
+  v1::TensorSpec* label = specs.Add();
+  label->set_name("label");
+  label->set_dtype(v1::DTYPE_INT32);
+  label->add_shape(kBatch);
+  return specs;
+}
+
+TEST(HostBackendTest, PlaceViewsSlicesAndCacheCopiesSliceZero) {
+  absl::StatusOr<BatchLayout> layout = BatchLayout::Create(kBatch, Specs(), 3);
+  ASSERT_TRUE(layout.ok());
+  HostBackend backend(&*layout);
+  std::vector<uint8_t> batch(layout->payload_bytes());
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<uint8_t>(i);
+  DevicePointers ptrs(3, std::vector<void*>(2));
+  ASSERT_TRUE(backend.Place(batch.data(), &ptrs).ok());
+  const size_t image_slice = 2 * 2 * 2 * 3;  // 2 examples per device.
+  for (int d = 0; d < 3; ++d) {
+    EXPECT_EQ(ptrs[d][0], batch.data() + d * image_slice);
+    EXPECT_EQ(ptrs[d][1], batch.data() + kBatch * 12 + d * 8);
+  }
+  DevicePointers cache(3, std::vector<void*>(2));
+  ASSERT_TRUE(backend.BuildCache(batch.data(), &cache).ok());
+  batch.assign(batch.size(), 0xEE);  // The cache must not alias the batch.
+  for (int d = 0; d < 3; ++d) {
+    const uint8_t* image = static_cast<const uint8_t*>(cache[d][0]);
+    const uint8_t* label = static_cast<const uint8_t*>(cache[d][1]);
+    for (size_t i = 0; i < image_slice; ++i) ASSERT_EQ(image[i], i);
+    for (size_t i = 0; i < 8; ++i) ASSERT_EQ(label[i], kBatch * 12 + i);
+    if (d > 0) {
+      EXPECT_NE(cache[d][0], cache[0][0]);
+    }
+  }
+  backend.FreeCache();
+}
+
+TEST(DeviceBackendTest, AutoFallsBackToHostWithoutGpus) {
+  absl::StatusOr<BatchLayout> layout = BatchLayout::Create(kBatch, Specs(), 2);
+  ASSERT_TRUE(layout.ok());
+  if (CudaDeviceCount() >= 2) GTEST_SKIP() << "GPUs present";
+  auto backend = CreateDeviceBackend(DeviceKind::kAuto, 2, &*layout);
+  ASSERT_TRUE(backend.ok());
+  EXPECT_EQ((*backend)->memory_kind(), MemoryKind::kHost);
+  auto cuda = CreateDeviceBackend(DeviceKind::kCuda, 2, &*layout);
+  EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(cuda.status().message().find("2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inputserve::client_internal

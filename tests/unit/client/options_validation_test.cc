@@ -1,0 +1,89 @@
+#include "client/options_validation.h"
+
+#include "gtest/gtest.h"
+
+namespace inputserve::client_internal {
+namespace {
+
+ClientOptions Valid() {
+  ClientOptions o;
+  o.targets = {"127.0.0.1:1"};
+  return o;
+}
+
+void ExpectInvalid(const ClientOptions& o, const std::string& field) {
+  absl::Status s = ValidateOptions(o);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
+  EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
+}
+
+TEST(OptionsValidationTest, DefaultsWithOneTargetAreValid) {
+  EXPECT_TRUE(ValidateOptions(Valid()).ok());
+}
+
+TEST(OptionsValidationTest, EachBadFieldIsNamed) {
+  ClientOptions o = Valid();
+  o.targets.clear();
+  ExpectInvalid(o, "targets");
+  o = Valid();
+  o.targets.push_back("");
+  ExpectInvalid(o, "targets[1]");
+  o = Valid();
+  o.num_devices = -1;
+  ExpectInvalid(o, "num_devices");
+  o = Valid();
+  o.prefetch_batches = 0;
+  ExpectInvalid(o, "prefetch_batches");
+  o = Valid();
+  o.connections_per_target = 0;
+  ExpectInvalid(o, "connections_per_target");
+  o = Valid();
+  o.consumer_id = std::string(300, 'x');
+  ExpectInvalid(o, "consumer_id");
+  o = Valid();
+  o.initial_backoff = absl::ZeroDuration();
+  ExpectInvalid(o, "initial_backoff");
+  o = Valid();
+  o.max_backoff = absl::Milliseconds(1);
+  ExpectInvalid(o, "max_backoff");
+  o = Valid();
+  o.unavailable_timeout = absl::ZeroDuration();
+  ExpectInvalid(o, "unavailable_timeout");
+  o = Valid();
+  o.connect_timeout = -absl::Seconds(1);
+  ExpectInvalid(o, "connect_timeout");
+  o = Valid();
+  o.device_kind = DeviceKind::kCuda;
+  ExpectInvalid(o, "device_kind");
+  o = Valid();
+  o.tls.enabled = true;
+  o.tls.cert_file = "client.pem";
+  ExpectInvalid(o, "key_file");
+}
+
+TEST(OptionsValidationTest, DivisibleBatchesPass) {
+  EXPECT_TRUE(CheckBatchDivisible(256, 0).ok());
+  EXPECT_TRUE(CheckBatchDivisible(256, 8).ok());
+  EXPECT_TRUE(CheckBatchDivisible(7, 1).ok());
+}
+
+TEST(OptionsValidationTest, IndivisibleBatchNamesSizesAndNeighbours) {
+  absl::Status s = CheckBatchDivisible(100, 3);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("batch size 100"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("num_devices 3"), std::string::npos);
+  EXPECT_NE(s.message().find("99 or 102"), std::string::npos);
+}
+
+TEST(OptionsValidationTest, BatchSmallerThanDevicesOffersOnlyTheLargerSize) {
+  absl::Status s = CheckBatchDivisible(3, 8);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("nearest valid batch sizes: 8"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find(" or "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inputserve::client_internal
