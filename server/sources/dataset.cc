@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/sources/cifar10.h"
+#include "server/sources/imagenet.h"
 #include "server/sources/shard_plan.h"
 #include "server/sources/synthetic.h"
 
@@ -60,8 +61,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
   }
   if (format == "cifar10") return OpenCifar10Dataset(rest, options);
   if (absl::Status s = CheckImageSize(options.image_size); !s.ok()) return s;
-  return absl::UnimplementedError(
-      "imagenet: TFRecord datasets are not built in yet");
+  return OpenImagenetDataset(rest, options);
 }
 
 }  // namespace inputserve

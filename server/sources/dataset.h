@@ -41,7 +41,8 @@ class SkipSink {
  public:
   virtual ~SkipSink() = default;
   // reason is one of a small fixed set ("bad_crc", "truncated",
-  // "missing_feature", "bad_label", "decode_error", "bad_size").
+  // "missing_feature", "bad_record" (a record that is not a valid
+  // tf.train.Example), "bad_label", "decode_error", "bad_size").
   virtual void OnSkip(absl::string_view reason, absl::string_view file,
                       uint64_t offset, absl::string_view detail) = 0;
 };

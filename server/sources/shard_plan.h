@@ -21,8 +21,13 @@ namespace inputserve {
 struct DataFile {
   std::string path;
   uint64_t num_records = 0;
-  uint64_t first_record =
-      0;  // Global index of its first record (sorted order).
+  // Global index of its first record (files in sorted order).
+  uint64_t first_record = 0;
+  // A problem found at open time after the last counted record (e.g. a
+  // truncated tail); the reader reports it when it reaches that position.
+  std::string tail_reason;
+  uint64_t tail_offset = 0;
+  std::string tail_detail;
 };
 
 class ShardPlan {

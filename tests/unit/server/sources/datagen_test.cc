@@ -111,6 +111,57 @@ TEST(DatagenTest, CifarImagesAreLearnable) {
       << correct << " of " << test.size();
 }
 
+TEST(DatagenTest, TfrecordJpegsReadBackAndDecode) {
+  const std::string dir = NewTempDir("datagen");
+  DatagenOptions o;
+  o.format = DatagenOptions::Format::kTfrecord;
+  o.out_dir = dir;
+  o.num_examples = 12;
+  o.num_files = 2;
+  o.seed = 4;
+  o.min_size = 40;
+  o.max_size = 90;
+  o.grayscale_fraction = 0.5;
+  absl::StatusOr<std::vector<std::string>> files = WriteDataset(o);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[1], dir + "/train-00001-of-00002");
+  DatasetOptions d;
+  d.spec = "imagenet:" + dir + "/train-*";
+  d.image_size = 32;
+  auto ds = OpenDataset(d);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->examples_per_epoch(), 12u);
+  RecordingSkipSink skips;
+  auto reader = (*ds)->NewReader(&skips);
+  auto decoder = (*ds)->NewDecoder();
+  const std::vector<RawExample> all = ReadEpoch(*reader, 0);
+  ASSERT_EQ(all.size(), 12u);
+  int gray = 0;
+  for (const RawExample& ex : all) {
+    EXPECT_EQ(ex.label, DatagenLabel(4, ex.index, 1000));
+    std::vector<uint8_t> img(32 * 32 * 3);
+    int32_t label = -1;
+    absl::Status s = decoder->Decode(ex, ex.index, img.data(), &label);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(label, ex.label);
+    bool is_gray = true;
+    for (size_t i = 0; i < img.size(); i += 3) {
+      is_gray &= img[i] == img[i + 1] && img[i] == img[i + 2];
+    }
+    gray += is_gray;
+  }
+  EXPECT_GT(gray, 0);
+  EXPECT_LT(gray, 12);
+  EXPECT_TRUE(skips.events().empty());
+  // Deterministic for a seed.
+  const std::string again = NewTempDir("datagen");
+  o.out_dir = again;
+  ASSERT_TRUE(WriteDataset(o).ok());
+  EXPECT_EQ(ReadBytes(dir + "/train-00000-of-00002"),
+            ReadBytes(again + "/train-00000-of-00002"));
+}
+
 TEST(DatagenTest, RejectsBadOptions) {
   DatagenOptions o = CifarOptions("", 10, 0);
   EXPECT_TRUE(absl::IsInvalidArgument(CheckDatagenOptions(o)));

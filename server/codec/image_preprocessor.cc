@@ -1,0 +1,107 @@
+#include "server/codec/image_preprocessor.h"
+
+#include "server/codec/resize.h"
+#include "server/codec/rng.h"
+
+namespace inputserve {
+namespace {
+
+// Maps a full-size window into a decoded (scaled, offset) block.
+WindowF WindowIn(const DecodedImage& img, const CropWindow& w) {
+  const double s = 1.0 / img.scale_denom;
+  WindowF f;
+  f.x = w.x * s - img.x;
+  f.y = w.y * s - img.y;
+  f.width = w.width * s;
+  f.height = w.height * s;
+  f.pixel = s;
+  return f;
+}
+
+}  // namespace
+
+CropPlan PlanCrop(int width, int height, bool augment, uint64_t rng_seed) {
+  CropPlan plan;
+  if (augment) {
+    Rng rng(rng_seed);
+    plan.window = RandomResizedCropWindow(width, height, rng);
+    plan.flip = rng.Coin();
+  } else {
+    plan.window = CenterCropWindow(width, height);
+  }
+  return plan;
+}
+
+int ChooseScaleDenom(const CropWindow& window, int min_side, int max_denom) {
+  int denom = 1;
+  for (int d = 2; d <= max_denom && d <= 8; d *= 2) {
+    // Scaled side is ceil(side / d) at worst floor; use floor to be safe.
+    if (window.width / d >= min_side && window.height / d >= min_side) {
+      denom = d;
+    } else {
+      break;
+    }
+  }
+  return denom;
+}
+
+absl::Status ImagePreprocessor::Process(absl::string_view jpeg,
+                                        uint64_t rng_seed, uint8_t* out) {
+  return DecodeAndCrop(
+      jpeg,
+      [&](int w, int h) { return PlanCrop(w, h, options_.augment, rng_seed); },
+      out);
+}
+
+absl::Status ImagePreprocessor::ProcessReference(absl::string_view jpeg,
+                                                 uint64_t rng_seed,
+                                                 uint8_t* out) {
+  return DecodeFullAndCrop(
+      jpeg,
+      [&](int w, int h) { return PlanCrop(w, h, options_.augment, rng_seed); },
+      1, out);
+}
+
+absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
+                                              Planner plan, uint8_t* out) {
+  CropPlan chosen;
+  absl::StatusOr<JpegHeader> header = decoder_.DecodeRegion(
+      jpeg,
+      [&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
+        chosen = plan(h.width, h.height);
+        RegionRequest req;
+        req.window = chosen.window;
+        req.scale_denom = ChooseScaleDenom(chosen.window, options_.out_size,
+                                           options_.max_scale_denom);
+        return req;
+      },
+      &decoded_);
+  if (!header.ok()) return header.status();
+  RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,
+               static_cast<size_t>(decoded_.width) * 3};
+  CropResizeBilinear(view, WindowIn(decoded_, chosen.window), options_.out_size,
+                     options_.out_size, chosen.flip, out);
+  return absl::OkStatus();
+}
+
+absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,
+                                                  Planner plan,
+                                                  int full_scale_denom,
+                                                  uint8_t* out) {
+  absl::StatusOr<JpegHeader> header =
+      decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_);
+  if (!header.ok()) return header.status();
+  const CropPlan chosen = plan(header->width, header->height);
+  const CropWindow& w = chosen.window;
+  if (w.width <= 0 || w.height <= 0 || w.x < 0 || w.y < 0 ||
+      w.x + w.width > header->width || w.y + w.height > header->height) {
+    return absl::InvalidArgumentError("crop window outside the image");
+  }
+  RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,
+               static_cast<size_t>(decoded_.width) * 3};
+  CropResizeBilinear(view, WindowIn(decoded_, w), options_.out_size,
+                     options_.out_size, chosen.flip, out);
+  return absl::OkStatus();
+}
+
+}  // namespace inputserve

@@ -1,0 +1,315 @@
+#include "server/codec/jpeg_decoder.h"
+
+// clang-format off
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h needs FILE.
+#include <jpeglib.h>
+#include <jerror.h>
+#include <turbojpeg.h>
+// clang-format on
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace inputserve {
+namespace {
+
+// Progressive files can hold thousands of tiny scans, each costing a pass
+// over the coefficients: cap them (TurboJPEG 3 caps at 500 by default too).
+constexpr int kMaxScans = 500;
+constexpr int kRowsPerRead = 16;
+
+// Adobe-style (inverted) CMYK, as libjpeg-turbo writes and most CMYK JPEGs
+// hold: R = C*K/255 and so on.
+void CmykToRgb(const uint8_t* cmyk, size_t pixels, uint8_t* rgb) {
+  for (size_t i = 0; i < pixels; ++i) {
+    const int k = cmyk[4 * i + 3];
+    rgb[3 * i + 0] = static_cast<uint8_t>((cmyk[4 * i + 0] * k + 127) / 255);
+    rgb[3 * i + 1] = static_cast<uint8_t>((cmyk[4 * i + 1] * k + 127) / 255);
+    rgb[3 * i + 2] = static_cast<uint8_t>((cmyk[4 * i + 2] * k + 127) / 255);
+  }
+}
+
+absl::Status CheckScale(int scale_denom) {
+  if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 &&
+      scale_denom != 8) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "JPEG scale must be 1/1, 1/2, 1/4 or 1/8, got 1/", scale_denom));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// libjpeg reports errors through error_exit, which must not return: jump back
+// to DecodeRegion with the message instead of letting libjpeg exit().
+struct JpegDecoder::LibjpegState {
+  jpeg_decompress_struct cinfo;
+  jpeg_error_mgr err;
+  jpeg_progress_mgr progress;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+
+  static LibjpegState* From(j_common_ptr c) {
+    return static_cast<LibjpegState*>(c->client_data);
+  }
+  [[noreturn]] static void Fail(j_common_ptr c) {
+    LibjpegState* s = From(c);
+    (*c->err->format_message)(c, s->message);
+    std::longjmp(s->jump, 1);
+  }
+  static void ErrorExit(j_common_ptr c) { Fail(c); }
+  // Silence: libjpeg would print to stderr. Warnings are tolerated except a
+  // premature end of data, which means the image is cut short.
+  static void OutputMessage(j_common_ptr) {}
+  static void EmitMessage(j_common_ptr c, int level) {
+    if (level < 0) {
+      if (c->err->msg_code == JWRN_JPEG_EOF) Fail(c);
+      c->err->num_warnings++;
+    }
+  }
+  static void Progress(j_common_ptr c) {
+    auto* d = reinterpret_cast<j_decompress_ptr>(c);
+    if (d->input_scan_number > kMaxScans) {
+      LibjpegState* s = From(c);
+      std::snprintf(s->message, sizeof(s->message),
+                    "more than %d progressive scans", kMaxScans);
+      std::longjmp(s->jump, 1);
+    }
+  }
+
+  LibjpegState() {
+    std::memset(&cinfo, 0, sizeof(cinfo));
+    cinfo.err = jpeg_std_error(&err);
+    err.error_exit = &ErrorExit;
+    err.output_message = &OutputMessage;
+    err.emit_message = &EmitMessage;
+    jpeg_create_decompress(&cinfo);
+    cinfo.client_data = this;
+    progress.progress_monitor = &Progress;
+    cinfo.progress = &progress;
+    message[0] = '\0';
+  }
+  ~LibjpegState() { jpeg_destroy_decompress(&cinfo); }
+};
+
+absl::Status CheckJpegDimensions(int width, int height) {
+  if (width <= 0 || height <= 0 || width > kMaxJpegSide ||
+      height > kMaxJpegSide ||
+      static_cast<int64_t>(width) * height > kMaxJpegPixels) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "JPEG is ", width, "x", height, "; sides must be in [1, ", kMaxJpegSide,
+        "] and the area at most ", kMaxJpegPixels, " pixels"));
+  }
+  return absl::OkStatus();
+}
+
+JpegDecoder::JpegDecoder() = default;
+
+JpegDecoder::~JpegDecoder() {
+  if (turbo_ != nullptr) tjDestroy(turbo_);
+}
+
+absl::Status JpegDecoder::ResetLibjpeg() {
+  libjpeg_ = std::make_unique<LibjpegState>();
+  return absl::OkStatus();
+}
+
+absl::Status JpegDecoder::ResetTurbo() {
+  if (turbo_ != nullptr) tjDestroy(turbo_);
+  turbo_ = tjInitDecompress();
+  if (turbo_ == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("tjInitDecompress failed: ", tjGetErrorStr2(nullptr)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
+  if (turbo_ == nullptr) {
+    if (absl::Status s = ResetTurbo(); !s.ok()) return s;
+  }
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(turbo_,
+                          reinterpret_cast<const unsigned char*>(jpeg.data()),
+                          jpeg.size(), &w, &h, &subsamp, &colorspace) != 0) {
+    const std::string msg = tjGetErrorStr2(turbo_);
+    (void)ResetTurbo();  // A failed handle can keep failing: start afresh.
+    return absl::DataLossError(absl::StrCat("bad JPEG header: ", msg));
+  }
+  if (absl::Status s = CheckJpegDimensions(w, h); !s.ok()) return s;
+  JpegHeader header;
+  header.width = w;
+  header.height = h;
+  header.cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+  header.components = colorspace == TJCS_GRAY ? 1 : (header.cmyk ? 4 : 3);
+  return header;
+}
+
+absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
+                                                   int scale_denom,
+                                                   DecodedImage* out) {
+  if (absl::Status s = CheckScale(scale_denom); !s.ok()) return s;
+  absl::StatusOr<JpegHeader> header = ReadHeader(jpeg);
+  if (!header.ok()) return header.status();
+  const tjscalingfactor sf = {1, scale_denom};
+  const int sw = TJSCALED(header->width, sf);
+  const int sh = TJSCALED(header->height, sf);
+  const size_t pixels = static_cast<size_t>(sw) * sh;
+  out->pixels.resize(pixels * 3);
+  unsigned char* dst = out->pixels.data();
+  int pf = TJPF_RGB;
+  if (header->cmyk) {
+    cmyk_.resize(pixels * 4);
+    dst = cmyk_.data();
+    pf = TJPF_CMYK;  // TurboJPEG will not convert CMYK to RGB itself.
+  }
+  if (tjDecompress2(turbo_, reinterpret_cast<const unsigned char*>(jpeg.data()),
+                    jpeg.size(), dst, sw, 0, sh, pf, 0) != 0) {
+    const std::string msg = tjGetErrorStr2(turbo_);
+    const bool warning = tjGetErrorCode(turbo_) == TJERR_WARNING;
+    // Same policy as DecodeRegion: warnings pass, except a cut-short file.
+    if (!warning || absl::StrContains(msg, "Premature end")) {
+      (void)ResetTurbo();
+      return absl::DataLossError(absl::StrCat("corrupt JPEG: ", msg));
+    }
+  }
+  if (header->cmyk) CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
+  out->width = sw;
+  out->height = sh;
+  out->x = out->y = 0;
+  out->scale_denom = scale_denom;
+  return header;
+}
+
+namespace {
+
+// Runs `f`, which calls libjpeg, with st->jump armed. On a libjpeg error the
+// longjmp lands here and `f`'s frame is abandoned, so callers pass lambdas
+// that hold only trivially destructible locals; C++ objects live outside.
+template <typename State, typename F>
+bool Guarded(State* st, F&& f) {
+  if (setjmp(st->jump) != 0) return false;
+  f();
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
+    absl::string_view jpeg,
+    absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
+    DecodedImage* out) {
+  if (libjpeg_ == nullptr) {
+    if (absl::Status s = ResetLibjpeg(); !s.ok()) return s;
+  }
+  if (jpeg.empty()) return absl::DataLossError("empty JPEG");
+  LibjpegState* st = libjpeg_.get();
+  j_decompress_ptr cinfo = &st->cinfo;
+  auto failed = [this, st]() {
+    const std::string msg = st->message;
+    (void)ResetLibjpeg();  // A failed decompressor can keep failing.
+    return absl::DataLossError(absl::StrCat("corrupt JPEG: ", msg));
+  };
+
+  // Phase 1: header.
+  if (!Guarded(st, [&] {
+        jpeg_mem_src(cinfo, reinterpret_cast<const unsigned char*>(jpeg.data()),
+                     jpeg.size());
+        jpeg_read_header(cinfo, TRUE);
+      })) {
+    return failed();
+  }
+  JpegHeader header;
+  header.width = static_cast<int>(cinfo->image_width);
+  header.height = static_cast<int>(cinfo->image_height);
+  header.components = cinfo->num_components;
+  header.cmyk = cinfo->jpeg_color_space == JCS_CMYK ||
+                cinfo->jpeg_color_space == JCS_YCCK;
+  absl::Status s = CheckJpegDimensions(header.width, header.height);
+  absl::StatusOr<RegionRequest> req = RegionRequest();
+  if (s.ok()) {
+    req = plan(header);
+    s = req.status();
+  }
+  const CropWindow win = s.ok() ? req->window : CropWindow();
+  const int denom = s.ok() ? req->scale_denom : 1;
+  if (s.ok()) s = CheckScale(denom);
+  if (s.ok() && (win.width <= 0 || win.height <= 0 || win.x < 0 || win.y < 0 ||
+                 win.x + win.width > header.width ||
+                 win.y + win.height > header.height)) {
+    s = absl::InvalidArgumentError(absl::StrCat(
+        "crop window ", win.width, "x", win.height, "+", win.x, "+", win.y,
+        " outside the ", header.width, "x", header.height, " image"));
+  }
+  if (!s.ok()) {
+    jpeg_abort_decompress(cinfo);
+    return s;
+  }
+
+  // Phase 2: start at the requested scale, crop columns, skip rows above.
+  // Scaled pixel i covers original pixels [i*denom, (i+1)*denom).
+  JDIMENSION xoff = 0, width = 0, y0 = 0, y1 = 0;
+  if (!Guarded(st, [&] {
+        cinfo->scale_num = 1;
+        cinfo->scale_denom = static_cast<unsigned int>(denom);
+        cinfo->out_color_space = header.cmyk ? JCS_CMYK : JCS_RGB;
+        jpeg_start_decompress(cinfo);
+        const JDIMENSION sw = cinfo->output_width, sh = cinfo->output_height;
+        const JDIMENSION x0 = static_cast<JDIMENSION>(win.x / denom);
+        const JDIMENSION x1 = std::min<JDIMENSION>(
+            sw,
+            static_cast<JDIMENSION>((win.x + win.width + denom - 1) / denom));
+        y0 = static_cast<JDIMENSION>(win.y / denom);
+        y1 = std::min<JDIMENSION>(
+            sh,
+            static_cast<JDIMENSION>((win.y + win.height + denom - 1) / denom));
+        xoff = x0;
+        width = x1 - x0;
+        if (width < sw) jpeg_crop_scanline(cinfo, &xoff, &width);
+        if (y0 > 0) jpeg_skip_scanlines(cinfo, y0);
+      })) {
+    return failed();
+  }
+  const int comps = header.cmyk ? 4 : 3;
+  const size_t stride = static_cast<size_t>(cinfo->output_width) * comps;
+  const size_t rows = y1 - y0;
+  std::vector<uint8_t>& buf = header.cmyk ? cmyk_ : out->pixels;
+  buf.resize(stride * rows);
+  uint8_t* base = buf.data();
+
+  // Phase 3: the window's rows; rows below it are never decoded.
+  if (!Guarded(st, [&] {
+        JSAMPROW row_ptrs[kRowsPerRead];
+        while (cinfo->output_scanline < y1) {
+          const JDIMENSION done = cinfo->output_scanline - y0;
+          const JDIMENSION want =
+              std::min<JDIMENSION>(kRowsPerRead, y1 - cinfo->output_scanline);
+          for (JDIMENSION i = 0; i < want; ++i) {
+            row_ptrs[i] = base + (done + i) * stride;
+          }
+          jpeg_read_scanlines(cinfo, row_ptrs, want);
+        }
+      })) {
+    return failed();
+  }
+  out->width = static_cast<int>(cinfo->output_width);
+  out->height = static_cast<int>(rows);
+  out->x = static_cast<int>(xoff);
+  out->y = static_cast<int>(y0);
+  out->scale_denom = denom;
+  // The rest of the image is not needed; abort resets the object for reuse.
+  jpeg_abort_decompress(cinfo);
+  if (header.cmyk) {
+    const size_t pixels = static_cast<size_t>(out->width) * out->height;
+    out->pixels.resize(pixels * 3);
+    CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
+  }
+  return header;
+}
+
+}  // namespace inputserve
