@@ -41,7 +41,8 @@ ABSL_FLAG(int, decode_threads, 0, "Decode worker threads; 0 = one per core.");
 ABSL_FLAG(int, prefetch_batches, 4,
           "Batches built ahead and queued for streams (1..1024).");
 ABSL_FLAG(int, shuffle_buffer, 0,
-          "Records in the shuffle buffer; 0 or 1 keeps file order.");
+          "Records in the shuffle buffer; above 1 also reshuffles the file "
+          "order every epoch. 0 or 1 serves the dataset in file order.");
 ABSL_FLAG(uint64_t, seed, 0,
           "Seed for shuffling, augmentation and synthetic data; output is "
           "deterministic for a fixed seed.");

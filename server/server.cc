@@ -102,6 +102,8 @@ absl::Status WriteFileAtomically(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  // Shuffling is one decision: a shuffle buffer also reshuffles file order.
+  options.dataset.shuffle_files = options.shuffle_buffer > 1;
   std::unique_ptr<Server> server(new Server(std::move(options)));
   if (absl::Status s = server->Start(); !s.ok()) {
     server->Shutdown();

@@ -78,6 +78,10 @@ struct DatasetOptions {
   uint32_t shard_index = 0;
   uint32_t num_shards = 1;
   uint64_t seed = 0;
+  // Reshuffle the file order every epoch (from seed and epoch). Off, files
+  // are read in sorted order: with no shuffle buffer either, the output is the
+  // dataset in file order.
+  bool shuffle_files = true;
 };
 
 class Dataset {

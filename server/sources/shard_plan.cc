@@ -21,13 +21,15 @@ absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards) {
 absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
                                             uint32_t shard_index,
                                             uint32_t num_shards,
-                                            uint64_t seed) {
+                                            uint64_t seed,
+                                            bool shuffle_files) {
   if (absl::Status s = CheckShardOptions(shard_index, num_shards); !s.ok()) {
     return s;
   }
   ShardPlan plan;
   plan.shard_index_ = shard_index;
   plan.num_shards_ = num_shards;
+  plan.shuffle_files_ = shuffle_files;
   plan.seed_ = seed;
   plan.by_record_ = files.size() < num_shards;
   uint64_t next = 0;
@@ -58,6 +60,7 @@ std::vector<const DataFile*> ShardPlan::EpochFiles(uint64_t epoch) const {
   std::vector<const DataFile*> order;
   order.reserve(visited_.size());
   for (size_t i : visited_) order.push_back(&files_[i]);
+  if (!shuffle_files_) return order;
   // Fisher-Yates with our own generator: reproducible on every platform.
   Rng rng(MixSeed(seed_, epoch));
   for (size_t i = order.size(); i > 1; --i) {

@@ -36,7 +36,8 @@ class ShardPlan {
   // INVALID_ARGUMENT when num_shards == 0 or shard_index >= num_shards.
   static absl::StatusOr<ShardPlan> Create(std::vector<DataFile> files,
                                           uint32_t shard_index,
-                                          uint32_t num_shards, uint64_t seed);
+                                          uint32_t num_shards, uint64_t seed,
+                                          bool shuffle_files = true);
 
   // Records this shard owns per epoch.
   uint64_t examples_per_epoch() const { return examples_per_epoch_; }
@@ -45,7 +46,8 @@ class ShardPlan {
   bool shards_records() const { return by_record_; }
 
   // The files this shard visits in `epoch`, in a file order shuffled from
-  // (seed, epoch); the same for every replica with the same seed.
+  // (seed, epoch) (sorted order when shuffle_files is off); the same for
+  // every replica with the same seed.
   std::vector<const DataFile*> EpochFiles(uint64_t epoch) const;
 
   // Whether this shard owns the record with global index `index`.
@@ -62,6 +64,7 @@ class ShardPlan {
   uint32_t num_shards_ = 1;
   bool by_record_ = false;
   uint64_t seed_ = 0;
+  bool shuffle_files_ = true;
   uint64_t examples_per_epoch_ = 0;
   uint64_t total_records_ = 0;
 };
