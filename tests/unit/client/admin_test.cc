@@ -1,0 +1,237 @@
+// inputserve-admin against an in-process AdminService + health service: the
+// command functions, and the binary itself (exit status and output).
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "client/tools/admin_commands.h"
+#include "client/tools/health_probe.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "inputserve/v1/admin_service.grpc.pb.h"
+
+namespace inputserve::admin {
+namespace {
+
+constexpr char kToken[] = "s3cret-token";
+
+class FakeAdmin final : public v1::AdminService::Service {
+ public:
+  grpc::Status SetMode(grpc::ServerContext* context,
+                       const v1::SetModeRequest* request,
+                       v1::ModeStatus* reply) override {
+    if (grpc::Status s = Check(context); !s.ok()) return s;
+    if (request->mode() != v1::MODE_REAL &&
+        request->mode() != v1::MODE_SYNTHETIC) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "mode");
+    }
+    if (request->mode() != mode_.mode()) {
+      mode_.set_mode(request->mode());
+      mode_.set_generation(mode_.generation() + 1);
+      mode_.set_changed_unix_micros(1700000000000000);
+    }
+    *reply = mode_;
+    return grpc::Status::OK;
+  }
+  grpc::Status GetStatus(grpc::ServerContext* context,
+                         const v1::GetStatusRequest*,
+                         v1::ServerStatus* reply) override {
+    if (grpc::Status s = Check(context); !s.ok()) return s;
+    *reply->mutable_mode() = mode_;
+    reply->set_dataset("synthetic:cifar10");
+    reply->set_batch_size(256);
+    reply->set_batches_sent_real(12);
+    reply->set_num_shards(1);
+    return grpc::Status::OK;
+  }
+
+ private:
+  grpc::Status Check(grpc::ServerContext* context) {
+    auto it = context->client_metadata().find("authorization");
+    if (it == context->client_metadata().end() ||
+        std::string(it->second.data(), it->second.size()) !=
+            absl::StrCat("Bearer ", kToken)) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "missing or wrong admin token");
+    }
+    return grpc::Status::OK;
+  }
+  v1::ModeStatus mode_ = [] {
+    v1::ModeStatus m;
+    m.set_mode(v1::MODE_REAL);
+    m.set_generation(1);
+    return m;
+  }();
+};
+
+class AdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    options_.server = absl::StrCat("127.0.0.1:", port_);
+    options_.token = kToken;
+    options_.timeout = absl::Seconds(5);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  FakeAdmin service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  AdminOptions options_;
+};
+
+TEST_F(AdminTest, SetModeFlipsAndPrintsTheModeStatus) {
+  absl::StatusOr<std::string> out =
+      RunAdminCommand(options_, {"set-mode", "synthetic"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_NE(out->find("mode: synthetic"), std::string::npos) << *out;
+  EXPECT_NE(out->find("generation: 2"), std::string::npos) << *out;
+  EXPECT_NE(out->find("2023-11-14T22:13:20"), std::string::npos) << *out;
+  options_.json = true;
+  out = RunAdminCommand(options_, {"set-mode", "real"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_NE(out->find("\"mode\": \"MODE_REAL\""), std::string::npos) << *out;
+  EXPECT_NE(out->find("\"generation\": \"3\""), std::string::npos) << *out;
+}
+
+TEST_F(AdminTest, StatusPrintsTheServerStatus) {
+  absl::StatusOr<std::string> out = RunAdminCommand(options_, {"status"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_NE(out->find("dataset: synthetic:cifar10"), std::string::npos);
+  EXPECT_NE(out->find("batch_size: 256"), std::string::npos);
+  EXPECT_NE(out->find("batches_sent: real=12 synthetic=0"), std::string::npos)
+      << *out;
+}
+
+TEST_F(AdminTest, WrongTokenIsUnauthenticated) {
+  options_.token = "wrong";
+  EXPECT_EQ(RunAdminCommand(options_, {"status"}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  options_.token.clear();
+  EXPECT_EQ(RunAdminCommand(options_, {"set-mode", "real"}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(AdminTest, BadCommandsAreInvalidArguments) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{},
+                                             {"flip"},
+                                             {"set-mode"},
+                                             {"set-mode", "fake"},
+                                             {"status", "extra"}}) {
+    absl::StatusOr<std::string> out = RunAdminCommand(options_, args);
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument)
+        << args.size();
+  }
+}
+
+TEST_F(AdminTest, HealthReportsServingAndNotServing) {
+  absl::StatusOr<std::string> out = RunAdminCommand(options_, {"health"});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, "SERVING\n");
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  out = RunAdminCommand(options_, {"health"});
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(out.status().message().find("NOT_SERVING"), std::string::npos);
+  options_.health_service = "no.such.Service";
+  EXPECT_EQ(RunAdminCommand(options_, {"health"}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(AdminTest, UnreachableServerIsUnavailable) {
+  options_.server = "127.0.0.1:1";
+  EXPECT_EQ(RunAdminCommand(options_, {"status"}).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(HealthProbeTest, EncodesAndDecodes) {
+  EXPECT_EQ(EncodeHealthCheckRequest(""), "");
+  EXPECT_EQ(EncodeHealthCheckRequest("ab"), std::string("\x0a\x02" "ab"));
+  EXPECT_EQ(EncodeHealthCheckRequest(std::string(200, 'x')).substr(0, 3),
+            std::string("\x0a\xc8\x01"));
+  EXPECT_EQ(*DecodeHealthCheckResponse(std::string("\x08\x01")),
+            ServingStatus::kServing);
+  EXPECT_EQ(*DecodeHealthCheckResponse(""), ServingStatus::kUnknown);
+  EXPECT_EQ(*DecodeHealthCheckResponse(std::string("\x12\x01z\x08\x02")),
+            ServingStatus::kNotServing);
+  EXPECT_FALSE(DecodeHealthCheckResponse(std::string("\x08")).ok());
+  EXPECT_FALSE(DecodeHealthCheckResponse(std::string("\x08\x09")).ok());
+  EXPECT_FALSE(DecodeHealthCheckResponse(std::string("\x12\x05z")).ok());
+}
+
+TEST(TokenFileTest, FirstLineTrimmed) {
+  const std::string path = ::testing::TempDir() + "/token";
+  std::ofstream(path) << "  tok-en \t\nsecond line\n";
+  EXPECT_EQ(*ReadTokenFile(path), "tok-en");
+  std::ofstream(path) << "\n\nlater";
+  EXPECT_EQ(ReadTokenFile(path).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status missing = ReadTokenFile(path + ".missing").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.message().find("token.missing"), std::string::npos);
+}
+
+// Runs the real binary; returns {exit code, stdout+stderr}.
+std::pair<int, std::string> RunAdmin(const std::string& flags) {
+  const std::string command =
+      absl::StrCat(INPUTSERVE_ADMIN_BIN, " ", flags, " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    output.append(buffer.data(), n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST_F(AdminTest, BinaryExitStatusAndMessages) {
+  const std::string token_path = ::testing::TempDir() + "/admin_token";
+  std::ofstream(token_path) << kToken << "\n";
+  const std::string server = "--server=" + options_.server;
+
+  auto [code, out] =
+      RunAdmin(server + " --token_file=" + token_path + " set-mode synthetic");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("mode: synthetic"), std::string::npos) << out;
+
+  std::tie(code, out) = RunAdmin(server + " status");  // No token.
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("UNAUTHENTICATED: missing or wrong admin token"),
+            std::string::npos)
+      << out;
+
+  std::tie(code, out) = RunAdmin(server + " health");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "SERVING\n");
+
+  std::tie(code, out) = RunAdmin(server + " --token_file=/nonexistent status");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("INVALID_ARGUMENT: cannot read token file"),
+            std::string::npos)
+      << out;
+
+  std::tie(code, out) = RunAdmin("--server=127.0.0.1:1 --timeout=2s health");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+
+  std::tie(code, out) = RunAdmin(server + " --tls_ca_file=/nonexistent health");
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("tls.ca_file"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace inputserve::admin
