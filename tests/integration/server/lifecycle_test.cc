@@ -1,0 +1,69 @@
+// Shutdown: SIGTERM drains open streams with UNAVAILABLE and exits 0 in time.
+#include <signal.h>
+
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/server/raw_client.h"
+#include "tests/testing/server_process.h"
+
+namespace inputserve::testing {
+namespace {
+
+std::unique_ptr<ServerProcess> Start(std::vector<std::string> args) {
+  args.push_back("--admin_listen=");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(args);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+TEST(LifecycleTest, SigtermEndsStreamsWithUnavailableAndExitsZero) {
+  auto server = Start({"--dataset=synthetic:imagenet", "--batch_size=16",
+                       "--image_size=64"});
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::InputService::NewStub(Connect(server->data_target()));
+  BatchReader reader(stub.get(), "drain");
+  ReceivedBatch batch;
+  ASSERT_TRUE(reader.Next(&batch));
+
+  const absl::Time start = absl::Now();
+  kill(server->pid(), SIGTERM);
+  int more = 0;
+  while (reader.Next(&batch)) ++more;  // whole batches until the drain
+  grpc::Status status = reader.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("shutting down"), std::string::npos);
+  const int exit_code = server->StopWithSignal(0, absl::Seconds(10));
+  EXPECT_EQ(exit_code, 0) << server->output();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(LifecycleTest, SigtermWithIdleServerExitsZeroQuickly) {
+  auto server = Start({"--dataset=synthetic:cifar10", "--batch_size=4"});
+  ASSERT_NE(server, nullptr);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(server->StopWithSignal(SIGTERM, absl::Seconds(10)), 0)
+      << server->output();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST(LifecycleTest, SigintAlsoDrains) {
+  auto server = Start({"--dataset=synthetic:cifar10", "--batch_size=4"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->StopWithSignal(SIGINT, absl::Seconds(10)), 0);
+}
+
+TEST(LifecycleTest, PortFileHasAllThreePorts) {
+  auto server = Start({"--dataset=synthetic:cifar10", "--batch_size=4"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_GT(server->data_port(), 0);
+  EXPECT_EQ(server->admin_port(), 0);  // --admin_listen= disables it
+  EXPECT_GT(server->metrics_port(), 0);
+  EXPECT_TRUE(HttpGet(server->metrics_port(), "/metrics").ok());
+}
+
+}  // namespace
+}  // namespace inputserve::testing
