@@ -178,7 +178,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
     files.push_back(std::move(f));
   }
   absl::StatusOr<ShardPlan> plan = ShardPlan::Create(
-      std::move(files), options.shard_index, options.num_shards, options.seed);
+      std::move(files), options.shard_index, options.num_shards, options.seed,
+      options.shuffle_files);
   if (!plan.ok()) return plan.status();
   return std::make_unique<ImagenetDataset>(*std::move(plan), options);
 }

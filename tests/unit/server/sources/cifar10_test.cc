@@ -228,6 +228,24 @@ TEST(Cifar10Test, EpochFileOrderIsReshuffledDeterministically) {
   EXPECT_NE(order(3, 0), order(4, 0));
 }
 
+TEST(Cifar10Test, ShuffleFilesOffKeepsSortedOrderEveryEpoch) {
+  const std::string dir = WriteCifar({2, 1, 3, 1});
+  DatasetOptions o;
+  o.spec = "cifar10:" + dir;
+  o.seed = 5;
+  o.shuffle_files = false;
+  absl::StatusOr<std::unique_ptr<Dataset>> ds = OpenDataset(o);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  RecordingSkipSink skips;
+  auto reader = (*ds)->NewReader(&skips);
+  for (uint64_t epoch = 0; epoch < 3; ++epoch) {
+    std::vector<uint64_t> ids;
+    for (const RawExample& ex : ReadEpoch(*reader, epoch))
+      ids.push_back(ex.index);
+    EXPECT_EQ(ids, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6})) << epoch;
+  }
+}
+
 TEST(Cifar10Test, ReaderRestartsEpochs) {
   const std::string dir = WriteCifar({2, 2});
   auto ds = Open("cifar10:" + dir);

@@ -1,0 +1,232 @@
+// Decode throughput of the ImageNet training preprocessing (JPEG decode +
+// random-resized-crop to 224 + flip), images/s per thread and with all
+// threads, for:
+//   (a) plain: full-size TurboJPEG decode, then crop + resize (baseline);
+//   (c) region: libjpeg decode of the crop window only, no DCT scaling;
+//   (b) fast:  region decode at the coarsest adequate DCT scale (what the
+//       server runs), then crop + resize;
+// on generated images and on real photographs from Debian packages, and
+// prints the ratio b/a measured in the same run.
+//
+//   decode_bench [--seconds=S] [--threads=N] [--out_size=224]
+#include <time.h>
+#include <turbojpeg.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/codec/image_preprocessor.h"
+#include "server/codec/rng.h"
+#include "server/tools/image_painter.h"
+
+namespace inputserve {
+namespace {
+
+struct Flags {
+  double seconds = 1.5;
+  int threads = 0;  // 0 = hardware concurrency.
+  int out_size = 224;
+};
+
+struct ImageSet {
+  std::string name;
+  std::vector<std::string> jpegs;
+  double mpix = 0;  // Mean megapixels per image.
+};
+
+std::string ReadFile(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+// Class-structured images like inputserve-datagen writes, 300-800 px sides.
+ImageSet Generated() {
+  ImageSet set{"generated (300-800 px, q90 4:2:0)", {}, 0};
+  tjhandle tj = tjInitCompress();
+  Rng rng(1);
+  std::vector<uint8_t> rgb;
+  for (int i = 0; i < 24; ++i) {
+    const int w = 300 + static_cast<int>(rng.Below(501));
+    const int h = 300 + static_cast<int>(rng.Below(501));
+    rgb.resize(static_cast<size_t>(w) * h * 3);
+    PaintClassImage(i % 10, w, h, rng, rgb.data());
+    unsigned char* out = nullptr;
+    unsigned long size = 0;
+    if (tjCompress2(tj, rgb.data(), w, 0, h, TJPF_RGB, &out, &size, TJSAMP_420,
+                    90, 0) == 0) {
+      set.jpegs.emplace_back(reinterpret_cast<const char*>(out), size);
+      set.mpix += w * h / 1e6;
+    }
+    tjFree(out);
+  }
+  tjDestroy(tj);
+  set.mpix /= set.jpegs.size();
+  return set;
+}
+
+ImageSet Photos(const std::string& name,
+                const std::vector<std::string>& paths) {
+  ImageSet set{name, {}, 0};
+  JpegDecoder dec;
+  for (const std::string& p : paths) {
+    std::string jpeg = ReadFile(p);
+    if (jpeg.empty()) continue;
+    absl::StatusOr<JpegHeader> h = dec.ReadHeader(jpeg);
+    if (!h.ok()) continue;
+    set.mpix += h->width * static_cast<double>(h->height) / 1e6;
+    set.jpegs.push_back(std::move(jpeg));
+  }
+  if (!set.jpegs.empty()) set.mpix /= set.jpegs.size();
+  return set;
+}
+
+enum class Path { kPlain, kRegion, kFast };
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct Rate {
+  double wall = 0;     // Images per wall-clock second, all threads together.
+  double per_cpu = 0;  // Images per CPU-second of one worker: load-immune.
+};
+
+// Images/s over `seconds` with `threads` workers, each its own preprocessor.
+Rate Measure(const ImageSet& set, Path path, int threads, const Flags& f) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::vector<long> counts(threads, 0);
+  std::vector<double> cpu(threads, 0);
+  std::vector<std::thread> workers;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      PreprocessOptions o;
+      o.out_size = f.out_size;
+      o.augment = true;
+      o.max_scale_denom = path == Path::kFast ? 8 : 1;
+      ImagePreprocessor p(o);
+      std::vector<uint8_t> out(static_cast<size_t>(f.out_size) * f.out_size *
+                               3);
+      uint64_t seed = static_cast<uint64_t>(t) << 32;
+      long n = 0;
+      const double cpu0 = ThreadCpuSeconds();
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::string& jpeg = set.jpegs[(seed + t) % set.jpegs.size()];
+        const absl::Status s = path == Path::kPlain
+                                   ? p.ProcessReference(jpeg, seed, out.data())
+                                   : p.Process(jpeg, seed, out.data());
+        if (!s.ok()) {
+          std::fprintf(stderr, "decode failed: %s\n",
+                       std::string(s.message()).c_str());
+          failed = true;
+          break;
+        }
+        ++seed;
+        ++n;
+      }
+      counts[t] = n;
+      cpu[t] = ThreadCpuSeconds() - cpu0;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
+  stop = true;
+  for (std::thread& w : workers) w.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (failed) std::exit(1);
+  long total = 0;
+  double total_cpu = 0;
+  for (int t = 0; t < threads; ++t) {
+    total += counts[t];
+    total_cpu += cpu[t];
+  }
+  return Rate{total / elapsed, total_cpu > 0 ? total / total_cpu : 0};
+}
+
+void Run(const ImageSet& set, const Flags& f) {
+  if (set.jpegs.empty()) {
+    std::printf("%-44s  (not installed, skipped)\n", set.name.c_str());
+    return;
+  }
+  std::printf("%s: %zu images, %.2f Mpix mean\n", set.name.c_str(),
+              set.jpegs.size(), set.mpix);
+  for (int threads : {1, f.threads}) {
+    const Rate a = Measure(set, Path::kPlain, threads, f);
+    const Rate c = Measure(set, Path::kRegion, threads, f);
+    const Rate b = Measure(set, Path::kFast, threads, f);
+    std::printf(
+        "  threads=%d  img/s: (a) plain full decode+resize %7.1f  "
+        "(c) region decode %7.1f  (b) region+DCT scale %7.1f  b/a = %.2fx\n"
+        "             per CPU-second of one thread: (a) %7.1f  (c) %7.1f  "
+        "(b) %7.1f  b/a = %.2fx\n",
+        threads, a.wall, c.wall, b.wall, b.wall / a.wall, a.per_cpu, c.per_cpu,
+        b.per_cpu, b.per_cpu / a.per_cpu);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace inputserve
+
+int main(int argc, char** argv) {
+  inputserve::Flags f;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if (std::strncmp(a, "--seconds=", 10) == 0) {
+      f.seconds = std::atof(a + 10);
+    } else if (std::strncmp(a, "--threads=", 10) == 0) {
+      f.threads = std::atoi(a + 10);
+    } else if (std::strncmp(a, "--out_size=", 11) == 0) {
+      f.out_size = std::atoi(a + 11);
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--seconds=S] [--threads=N] [--out_size=224]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (f.threads <= 0) {
+    f.threads = static_cast<int>(std::thread::hardware_concurrency());
+  }
+  if (f.seconds <= 0 || f.threads <= 0 || f.out_size < 8) {
+    std::fprintf(stderr,
+                 "bad flags: need --seconds > 0, --threads >= 1, "
+                 "--out_size >= 8\n");
+    return 2;
+  }
+  std::printf(
+      "decode_bench: random-resized-crop to %d + flip, %.1f s per "
+      "figure, all threads = %d\n",
+      f.out_size, f.seconds, f.threads);
+  const std::string sk = "/usr/lib/python3/dist-packages/skimage/data/";
+  const std::string sl =
+      "/usr/lib/python3/dist-packages/sklearn/datasets/images/";
+  inputserve::Run(inputserve::Generated(), f);
+  inputserve::Run(inputserve::Photos(
+                      "photos 640x427 (sklearn china, flower; "
+                      "skimage rocket)",
+                      {sl + "china.jpg", sl + "flower.jpg", sk + "rocket.jpg"}),
+                  f);
+  inputserve::Run(
+      inputserve::Photos("photos large (skimage retina 1411^2, "
+                         "hubble_deep_field)",
+                         {sk + "retina.jpg", sk + "hubble_deep_field.jpg"}),
+      f);
+  return 0;
+}
