@@ -38,9 +38,9 @@ absl::StatusOr<BatchLayout> BatchLayout::Create(
         absl::StrCat("batch size must be positive, got ", batch_size));
   }
   if (num_slices <= 0 || batch_size % num_slices != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "batch size ", batch_size, " does not split into ", num_slices,
-        " equal slices"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size ", batch_size, " does not split into ",
+                     num_slices, " equal slices"));
   }
   if (specs.empty()) {
     return absl::InvalidArgumentError("dataset has no tensors");
@@ -92,9 +92,8 @@ absl::StatusOr<BatchLayout> BatchLayout::Create(
 absl::Status BatchLayout::CheckMatches(
     const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const {
   if (static_cast<size_t>(specs.size()) != tensors_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected ", tensors_.size(), " tensors, got ",
-                     specs.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected ", tensors_.size(), " tensors, got ", specs.size()));
   }
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const v1::TensorSpec& spec = specs[static_cast<int>(i)];

@@ -35,8 +35,10 @@ class BatchQueue {
 
   // Allocates `num_slots` buffers of `slot_bytes` with `alloc` (plain or
   // pinned host memory); they are returned through `free` on destruction.
-  static absl::StatusOr<std::unique_ptr<BatchQueue>> Create(
-      int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free);
+  static absl::StatusOr<std::unique_ptr<BatchQueue>> Create(int num_slots,
+                                                            size_t slot_bytes,
+                                                            AllocFn alloc,
+                                                            FreeFn free);
   ~BatchQueue();
 
   // Blocks until a free slot exists; nullptr once the queue stops accepting

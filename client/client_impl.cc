@@ -78,8 +78,7 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   ClientImpl* self = client.get();
   for (size_t i = 0; i < num_targets; ++i) {
     client->watchers_.push_back(std::make_unique<ModeWatcher>(
-        static_cast<int>(i), control[i], opts.initial_backoff,
-        opts.max_backoff,
+        static_cast<int>(i), control[i], opts.initial_backoff, opts.max_backoff,
         [self](int target, const v1::ModeStatus& status, uint64_t connection) {
           self->OnModeStatus(target, status, connection);
         }));
@@ -151,8 +150,8 @@ void ClientImpl::SetMeta(Batch* batch, const Slot& slot) {
   const v1::BatchHeader& h = slot.header;
   batch->sequence = h.sequence();
   batch->epoch = h.epoch();
-  batch->mode = h.mode() == v1::MODE_SYNTHETIC ? BatchMode::kSynthetic
-                                               : BatchMode::kReal;
+  batch->mode =
+      h.mode() == v1::MODE_SYNTHETIC ? BatchMode::kSynthetic : BatchMode::kReal;
   batch->mode_generation = h.mode_generation();
   batch->source = options_.targets[slot.source];
 }
@@ -190,14 +189,13 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
       counters_.wait_nanos.fetch_add(
           absl::ToInt64Nanoseconds(absl::Now() - start),
           std::memory_order_relaxed);
-      return absl::UnavailableError(absl::StrCat(
-          "no batch arrived from any of ", options_.targets.size(),
-          " target(s) within ",
-          absl::FormatDuration(options_.unavailable_timeout),
-          "; last status per target: ", health_->Describe()));
+      return absl::UnavailableError(
+          absl::StrCat("no batch arrived from any of ", options_.targets.size(),
+                       " target(s) within ",
+                       absl::FormatDuration(options_.unavailable_timeout),
+                       "; last status per target: ", health_->Describe()));
     }
-    if (slot->header.mode() == v1::MODE_SYNTHETIC &&
-        options_.cache_synthetic) {
+    if (slot->header.mode() == v1::MODE_SYNTHETIC && options_.cache_synthetic) {
       absl::StatusOr<bool> cached = EnterCache(slot);
       if (!cached.ok()) return cached.status();
       if (!*cached) continue;  // Stale synthetic batch; wait for a fresh one.
@@ -247,8 +245,8 @@ absl::StatusOr<bool> ClientImpl::EnterCache(Slot* slot) {
     queue_->Release(slot);
     absl::MutexLock lock(&mode_mu_);
     cache_shared_ = false;
-    return absl::Status(s.code(), absl::StrCat("caching the synthetic batch: ",
-                                               s.message()));
+    return absl::Status(
+        s.code(), absl::StrCat("caching the synthetic batch: ", s.message()));
   }
   SetPointers(&cache_batch_, cache_pointers_);
   SetMeta(&cache_batch_, *slot);
@@ -304,13 +302,13 @@ ClientStats ClientImpl::stats() const {
   s.synthetic_uploads = load(counters_.synthetic_uploads);
   s.reconnects = load(counters_.reconnects);
   s.stream_errors = load(counters_.stream_errors);
-  s.wait_seconds =
-      counters_.wait_nanos.load(std::memory_order_relaxed) * 1e-9;
+  s.wait_seconds = counters_.wait_nanos.load(std::memory_order_relaxed) * 1e-9;
   const int64_t first =
       counters_.first_batch_nanos.load(std::memory_order_relaxed);
   s.time_to_first_batch_seconds = first < 0 ? -1.0 : first * 1e-9;
   s.mode_generation = load(counters_.mode_generation);
-  s.mode = static_cast<BatchMode>(counters_.mode.load(std::memory_order_relaxed));
+  s.mode =
+      static_cast<BatchMode>(counters_.mode.load(std::memory_order_relaxed));
   return s;
 }
 

@@ -44,8 +44,8 @@ absl::Status ValidateOptions(const ClientOptions& options) {
   if (options.connections_per_target < 1 ||
       options.connections_per_target > kMaxConnections) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "ClientOptions.connections_per_target must be in [1, ",
-        kMaxConnections, "], got ", options.connections_per_target));
+        "ClientOptions.connections_per_target must be in [1, ", kMaxConnections,
+        "], got ", options.connections_per_target));
   }
   if (options.consumer_id.size() > 256) {
     return absl::InvalidArgumentError(
@@ -89,9 +89,8 @@ absl::Status CheckBatchDivisible(int batch_size, int num_devices) {
   }
   const int below = batch_size / num_devices * num_devices;
   const int above = below + num_devices;
-  std::string nearest =
-      below > 0 ? absl::StrFormat("%d or %d", below, above)
-                : absl::StrFormat("%d", above);
+  std::string nearest = below > 0 ? absl::StrFormat("%d or %d", below, above)
+                                  : absl::StrFormat("%d", above);
   return absl::InvalidArgumentError(absl::StrFormat(
       "global batch size %d is not divisible by num_devices %d (each device "
       "must get an equal slice); nearest valid batch sizes: %s",

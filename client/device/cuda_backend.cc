@@ -62,8 +62,7 @@ absl::StatusOr<void*> CudaBackend::AllocateHost(size_t bytes) {
 
 void CudaBackend::FreeHost(void* ptr) { cuda::FreePinned(ptr); }
 
-absl::Status CudaBackend::CopySlices(const uint8_t* batch,
-                                     bool slice_zero_only,
+absl::Status CudaBackend::CopySlices(const uint8_t* batch, bool slice_zero_only,
                                      const std::vector<void*>& dst,
                                      DevicePointers* out) {
   const auto& tensors = layout_->tensors();
@@ -72,7 +71,8 @@ absl::Status CudaBackend::CopySlices(const uint8_t* batch,
     const size_t slice = slice_zero_only ? 0 : d;
     for (size_t t = 0; t < tensors.size(); ++t) {
       void* to = static_cast<uint8_t*>(dst[d]) + tensors[t].packed_offset;
-      copies[t] = {to, batch + tensors[t].offset + slice * tensors[t].slice_bytes,
+      copies[t] = {to,
+                   batch + tensors[t].offset + slice * tensors[t].slice_bytes,
                    tensors[t].slice_bytes};
       (*out)[d][t] = to;
     }

@@ -19,14 +19,16 @@ int DeviceCount() {
   // Left untouched by a failing call (no driver: error 35), so start at 0.
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // Clear the sticky-free error so later calls start clean.
+    cudaGetLastError();  // Clear the sticky-free error so later calls start
+                         // clean.
     return 0;
   }
   return count;
 }
 
 std::string AllocPinned(size_t bytes, void** out) {
-  return Error("cudaHostAlloc", cudaHostAlloc(out, bytes, cudaHostAllocDefault));
+  return Error("cudaHostAlloc",
+               cudaHostAlloc(out, bytes, cudaHostAllocDefault));
 }
 
 void FreePinned(void* ptr) { cudaFreeHost(ptr); }

@@ -44,7 +44,8 @@ std::string ModeName(v1::Mode mode) {
 std::string ChangedAt(int64_t unix_micros) {
   if (unix_micros <= 0) return "never";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
-                          absl::FromUnixMicros(unix_micros), absl::UTCTimeZone());
+                          absl::FromUnixMicros(unix_micros),
+                          absl::UTCTimeZone());
 }
 
 absl::StatusOr<std::string> Json(const google::protobuf::Message& message) {
@@ -80,10 +81,10 @@ std::string FormatStatus(const v1::ServerStatus& s) {
 }
 
 absl::Status Usage(const std::string& problem) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      problem,
-      "; usage: inputserve-admin --server=HOST:PORT "
-      "(set-mode real|synthetic | status | health)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(problem,
+                   "; usage: inputserve-admin --server=HOST:PORT "
+                   "(set-mode real|synthetic | status | health)"));
 }
 
 }  // namespace
@@ -95,8 +96,8 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   const std::string first_line = contents->substr(0, contents->find('\n'));
   std::string token(absl::StripAsciiWhitespace(first_line));
   if (token.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "token file '", path, "' has no token on its first line"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("token file '", path, "' has no token on its first line"));
   }
   return token;
 }

@@ -32,8 +32,8 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 // Runs `args` = {"set-mode", "real"|"synthetic"} | {"status"} | {"health"}.
 // INVALID_ARGUMENT for an unknown command; the server's status otherwise;
 // `health` fails with UNAVAILABLE when the answer is not SERVING.
-absl::StatusOr<std::string> RunAdminCommand(const AdminOptions& options,
-                                            const std::vector<std::string>& args);
+absl::StatusOr<std::string> RunAdminCommand(
+    const AdminOptions& options, const std::vector<std::string>& args);
 
 }  // namespace inputserve::admin
 

@@ -9,8 +9,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "client/tools/admin_commands.h"
 
@@ -80,9 +80,9 @@ int main(int argc, char** argv) {
   options.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
-  options.tls.enabled = absl::GetFlag(FLAGS_tls) || !options.tls.ca_file.empty() ||
-                        !options.tls.cert_file.empty() ||
-                        !options.tls.key_file.empty();
+  options.tls.enabled =
+      absl::GetFlag(FLAGS_tls) || !options.tls.ca_file.empty() ||
+      !options.tls.cert_file.empty() || !options.tls.key_file.empty();
 
   absl::StatusOr<std::string> output =
       Run(std::move(options), absl::GetFlag(FLAGS_token_file), args);

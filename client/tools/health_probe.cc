@@ -29,7 +29,7 @@ std::string EncodeHealthCheckRequest(const std::string& service) {
   std::string out;
   if (service.empty()) return out;  // proto3: default values are omitted.
   out.push_back('\x0a');            // Field 1, length-delimited.
-  for (uint64_t n = service.size(); ; n >>= 7) {
+  for (uint64_t n = service.size();; n >>= 7) {
     if (n < 0x80) {
       out.push_back(static_cast<char>(n));
       break;
@@ -71,14 +71,12 @@ absl::StatusOr<ServingStatus> DecodeHealthCheckResponse(
       }
       i += value;
     } else {
-      return absl::DataLossError(
-          absl::StrCat("unexpected wire type ", wire_type,
-                       " in health response"));
+      return absl::DataLossError(absl::StrCat(
+          "unexpected wire type ", wire_type, " in health response"));
     }
   }
   if (status > 3) {
-    return absl::DataLossError(
-        absl::StrCat("unknown serving status ", status));
+    return absl::DataLossError(absl::StrCat("unknown serving status ", status));
   }
   return static_cast<ServingStatus>(status);
 }
@@ -93,9 +91,8 @@ absl::StatusOr<ServingStatus> CheckHealth(
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   grpc::Status status;
-  auto call =
-      stub.PrepareUnaryCall(context, "/grpc.health.v1.Health/Check", request,
-                            &cq);
+  auto call = stub.PrepareUnaryCall(context, "/grpc.health.v1.Health/Check",
+                                    request, &cq);
   call->StartCall();
   call->Finish(&response, &status, reinterpret_cast<void*>(1));
   void* tag;

@@ -33,15 +33,14 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
                        "; expected MODE_REAL or MODE_SYNTHETIC"));
     }
     if (h.payload_bytes() != payload) {
-      return absl::DataLossError(absl::StrCat(
-          "batch ", h.sequence(), " header says payload_bytes=",
-          h.payload_bytes(), " but its tensors need ", payload));
+      return absl::DataLossError(
+          absl::StrCat("batch ", h.sequence(), " header says payload_bytes=",
+                       h.payload_bytes(), " but its tensors need ", payload));
     }
     if (absl::Status s = layout_->CheckMatches(h.tensors()); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch ", h.sequence(),
-                       " does not match the dataset description: ",
-                       s.message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch ", h.sequence(),
+          " does not match the dataset description: ", s.message()));
     }
     header_ = std::move(chunk.header);
     absl::StatusOr<uint8_t*> dst = acquire(header_);
@@ -53,9 +52,9 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
     const uint64_t sequence = header_.sequence();
     const size_t filled = filled_;
     Reset();
-    return absl::DataLossError(absl::StrCat(
-        "a new batch header arrived while batch ", sequence,
-        " was incomplete (", filled, " of ", payload, " bytes)"));
+    return absl::DataLossError(
+        absl::StrCat("a new batch header arrived while batch ", sequence,
+                     " was incomplete (", filled, " of ", payload, " bytes)"));
   }
   if (chunk.data_size > payload - filled_) {
     const size_t filled = filled_;
@@ -73,9 +72,9 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
   if (filled_ != payload) {
     const size_t filled = filled_;
     Reset();
-    return absl::DataLossError(
-        absl::StrCat("batch ", header_.sequence(), " ended after ", filled,
-                     " of ", payload, " payload bytes"));
+    return absl::DataLossError(absl::StrCat("batch ", header_.sequence(),
+                                            " ended after ", filled, " of ",
+                                            payload, " payload bytes"));
   }
   in_batch_ = false;
   dst_ = nullptr;

@@ -24,8 +24,8 @@ class BatchAssembler {
   // Called once per batch, after its header passed validation: returns the
   // buffer (layout.payload_bytes() long) to assemble into, or an error
   // (e.g. CANCELLED when no buffer will come) that Consume returns as is.
-  using AcquireFn = std::function<absl::StatusOr<uint8_t*>(
-      const v1::BatchHeader& header)>;
+  using AcquireFn =
+      std::function<absl::StatusOr<uint8_t*>(const v1::BatchHeader& header)>;
 
   explicit BatchAssembler(const BatchLayout* layout) : layout_(layout) {}
 

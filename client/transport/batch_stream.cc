@@ -125,7 +125,8 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
     // the server to finish a stream we no longer read.
     context->TryCancel();
     stream.Finish();
-    return absl::Status(error.code(), absl::StrCat(where, ": ", error.message()));
+    return absl::Status(error.code(),
+                        absl::StrCat(where, ": ", error.message()));
   }
   absl::Status s = FromGrpc(stream.Finish());
   if (s.ok()) return s;

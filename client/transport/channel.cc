@@ -37,11 +37,11 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
     const std::string& path;
     const char* what;
     std::string* out;
-  } files[] = {{tls.ca_file, "TLS CA file (tls.ca_file)", &ssl.pem_root_certs},
-               {tls.cert_file, "TLS client certificate (tls.cert_file)",
-                &ssl.pem_cert_chain},
-               {tls.key_file, "TLS client key (tls.key_file)",
-                &ssl.pem_private_key}};
+  } files[] = {
+      {tls.ca_file, "TLS CA file (tls.ca_file)", &ssl.pem_root_certs},
+      {tls.cert_file, "TLS client certificate (tls.cert_file)",
+       &ssl.pem_cert_chain},
+      {tls.key_file, "TLS client key (tls.key_file)", &ssl.pem_private_key}};
   for (const auto& f : files) {
     if (f.path.empty()) continue;
     absl::StatusOr<std::string> pem = ReadFileContents(f.path, f.what);
@@ -65,12 +65,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(
     const ChannelSettings& settings) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
-              static_cast<int>(absl::ToInt64Milliseconds(
-                  settings.keepalive_time)));
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-              static_cast<int>(absl::ToInt64Milliseconds(
-                  settings.keepalive_timeout)));
+  args.SetInt(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(settings.keepalive_time)));
+  args.SetInt(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(settings.keepalive_timeout)));
   if (settings.dedicated) {
     // Without this, channels with equal arguments share one subchannel and
     // therefore one TCP connection.

@@ -75,8 +75,7 @@ class SpanReader {
     SkipEmpty();
   }
   void SkipEmpty() {
-    while (pos_.span < spans_.size() &&
-           pos_.offset >= spans_[pos_.span].size) {
+    while (pos_.span < spans_.size() && pos_.offset >= spans_[pos_.span].size) {
       ++pos_.span;
       pos_.offset = 0;
     }
@@ -165,8 +164,7 @@ absl::StatusOr<ParsedChunk> ParseBatchChunk(absl::Span<const ByteSpan> spans) {
           at);
     }
   }
-  if (chunk.has_header &&
-      !chunk.header.ParseFromString(header_bytes)) {
+  if (chunk.has_header && !chunk.header.ParseFromString(header_bytes)) {
     return absl::DataLossError("malformed BatchChunk: header does not parse");
   }
   return chunk;

@@ -56,8 +56,9 @@ absl::StatusOr<ProbeResult> ProbeTargets(
     stubs[i] = v1::InputService::NewStub(channels[i]);
     contexts[i].set_deadline(deadline);
     stubs[i]->async()->GetDatasetInfo(
-        &contexts[i], &static_cast<const v1::GetDatasetInfoRequest&>(
-                          v1::GetDatasetInfoRequest::default_instance()),
+        &contexts[i],
+        &static_cast<const v1::GetDatasetInfoRequest&>(
+            v1::GetDatasetInfoRequest::default_instance()),
         &infos[i], [&statuses, &pending, i](grpc::Status s) {
           statuses[i] = std::move(s);
           pending.DecrementCount();
@@ -73,9 +74,9 @@ absl::StatusOr<ProbeResult> ProbeTargets(
     const grpc::Status& s = statuses[i];
     if (!s.ok()) {
       const auto code = static_cast<absl::StatusCode>(s.error_code());
-      const std::string message = absl::StrCat(
-          "connecting to ", targets[i], ": ", absl::StatusCodeToString(code),
-          ": ", s.error_message());
+      const std::string message =
+          absl::StrCat("connecting to ", targets[i], ": ",
+                       absl::StatusCodeToString(code), ": ", s.error_message());
       if (code != absl::StatusCode::kUnavailable &&
           code != absl::StatusCode::kDeadlineExceeded) {
         return absl::Status(code, message);

@@ -50,9 +50,8 @@ void ModeWatcher::Run() {
     if (got_any) backoff.Reset();
     absl::MutexLock lock(&mu_);
     active_ = nullptr;
-    auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_;
-    };
+    auto stopped = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stopped), backoff.Next())) {
       return;
     }

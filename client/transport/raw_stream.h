@@ -19,7 +19,8 @@ namespace inputserve::client_internal {
 
 class RawServerStream {
  public:
-  // `method` is the full name, e.g. "/inputserve.v1.InputService/StreamBatches".
+  // `method` is the full name, e.g.
+  // "/inputserve.v1.InputService/StreamBatches".
   RawServerStream(std::shared_ptr<grpc::Channel> channel, std::string method);
   ~RawServerStream();
   RawServerStream(const RawServerStream&) = delete;

@@ -7,7 +7,8 @@
 namespace inputserve::client_internal {
 
 TargetHealth::TargetHealth(std::vector<std::string> targets)
-    : targets_(std::move(targets)), last_(targets_.size(), "not connected yet") {}
+    : targets_(std::move(targets)),
+      last_(targets_.size(), "not connected yet") {}
 
 void TargetHealth::Set(int target, std::string status) {
   absl::MutexLock lock(&mu_);

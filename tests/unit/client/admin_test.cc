@@ -157,7 +157,8 @@ TEST_F(AdminTest, UnreachableServerIsUnavailable) {
 
 TEST(HealthProbeTest, EncodesAndDecodes) {
   EXPECT_EQ(EncodeHealthCheckRequest(""), "");
-  EXPECT_EQ(EncodeHealthCheckRequest("ab"), std::string("\x0a\x02" "ab"));
+  EXPECT_EQ(EncodeHealthCheckRequest("ab"), std::string("\x0a\x02"
+                                                        "ab"));
   EXPECT_EQ(EncodeHealthCheckRequest(std::string(200, 'x')).substr(0, 3),
             std::string("\x0a\xc8\x01"));
   EXPECT_EQ(*DecodeHealthCheckResponse(std::string("\x08\x01")),

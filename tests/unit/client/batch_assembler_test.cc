@@ -28,7 +28,8 @@ google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
 class BatchAssemblerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<BatchLayout> layout = BatchLayout::Create(kBatch, Specs(), 1);
+    absl::StatusOr<BatchLayout> layout =
+        BatchLayout::Create(kBatch, Specs(), 1);
     ASSERT_TRUE(layout.ok());
     layout_ = std::make_unique<BatchLayout>(*layout);
     payload_.resize(layout_->payload_bytes());
@@ -64,11 +65,12 @@ class BatchAssemblerTest : public ::testing::Test {
   absl::StatusOr<BatchAssembler::Progress> Feed(BatchAssembler& a,
                                                 const std::string& bytes) {
     ByteSpan span{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
-    return a.Consume(absl::MakeConstSpan(&span, 1),
-                     [this](const v1::BatchHeader&) -> absl::StatusOr<uint8_t*> {
-                       ++acquired_;
-                       return dst_.data();
-                     });
+    return a.Consume(
+        absl::MakeConstSpan(&span, 1),
+        [this](const v1::BatchHeader&) -> absl::StatusOr<uint8_t*> {
+          ++acquired_;
+          return dst_.data();
+        });
   }
 
   std::unique_ptr<BatchLayout> layout_;

@@ -13,8 +13,8 @@ std::vector<ByteSpan> Split(const std::string& bytes,
   std::vector<ByteSpan> spans;
   size_t start = 0;
   for (size_t cut : cuts) {
-    spans.push_back({reinterpret_cast<const uint8_t*>(bytes.data()) + start,
-                     cut - start});
+    spans.push_back(
+        {reinterpret_cast<const uint8_t*>(bytes.data()) + start, cut - start});
     start = cut;
   }
   spans.push_back({reinterpret_cast<const uint8_t*>(bytes.data()) + start,
@@ -71,9 +71,13 @@ TEST(ChunkParserTest, FieldOrderAndUnknownFieldsDoNotMatter) {
   // data, then an unknown varint field 9, unknown fixed32 field 10, then
   // last, then the header.
   std::string bytes;
-  bytes += "\x12\x03" "abc";
+  bytes +=
+      "\x12\x03"
+      "abc";
   bytes += "\x48\x96\x01";
-  bytes += "\x55" "wxyz";
+  bytes +=
+      "\x55"
+      "wxyz";
   bytes += "\x18\x01";
   v1::BatchHeader header;
   header.set_sequence(5);
@@ -103,13 +107,17 @@ TEST(ChunkParserTest, MalformedBytesAreDataLoss) {
       good.substr(0, good.size() - 1),  // Truncated (last varint missing).
       good.substr(0, 10),               // Truncated inside the header.
       std::string("\x12\x80"),          // Truncated length varint.
-      std::string("\x12\x05" "ab"),     // Data runs past the end.
-      std::string("\x08"),              // Truncated varint value.
-      std::string("\x0b"),              // Wire type 3 (groups): unsupported.
-      std::string("\x00\x01", 2),       // Field number 0.
-      std::string("\x10\x01"),          // Data as a varint.
-      std::string("\x1a\x00"),          // Last as bytes.
-      std::string("\x12\x01" "a" "\x12\x01" "b"),  // Data twice.
+      std::string("\x12\x05"
+                  "ab"),           // Data runs past the end.
+      std::string("\x08"),         // Truncated varint value.
+      std::string("\x0b"),         // Wire type 3 (groups): unsupported.
+      std::string("\x00\x01", 2),  // Field number 0.
+      std::string("\x10\x01"),     // Data as a varint.
+      std::string("\x1a\x00"),     // Last as bytes.
+      std::string("\x12\x01"
+                  "a"
+                  "\x12\x01"
+                  "b"),                 // Data twice.
       std::string("\x0a\x02\xff\xff"),  // Header that does not parse.
       std::string(11, '\xff'),          // Over-long varint.
   };

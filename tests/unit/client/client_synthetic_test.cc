@@ -74,8 +74,8 @@ TEST(ClientSyntheticTest, CachesSliceZeroClosesStreamsAndServesFromCache) {
             cached->devices[1].tensors[0].data);
 
   // The data stream was cancelled, and the server saw it.
-  EXPECT_TRUE(WaitFor([&] { return fake->active_streams() == 0; },
-                      absl::Seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return fake->active_streams() == 0; }, absl::Seconds(5)));
   EXPECT_GE(fake->cancelled_streams(), 1);
   const ClientStats before = (*client)->stats();
   EXPECT_EQ(before.synthetic_uploads, 1u);

@@ -1,10 +1,11 @@
 // The client against in-process fake servers: real-mode streaming, device
 // split, errors, reconnects, several targets.
+#include "inputserve/client.h"
+
 #include <set>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "inputserve/client.h"
 #include "tests/unit/client/client_test_util.h"
 #include "tests/unit/client/fake_input_server.h"
 
@@ -198,10 +199,9 @@ TEST(ClientTest, MergesBatchesFromSeveralTargets) {
                         kImageBytesPerExample);
     sources.insert((*batch)->source);
   }
-  EXPECT_EQ(sources.size(), 2u) << "streams a=" << a->active_streams()
-                                << " b=" << b->active_streams()
-                                << " sent a=" << a->batches_sent()
-                                << " b=" << b->batches_sent();
+  EXPECT_EQ(sources.size(), 2u)
+      << "streams a=" << a->active_streams() << " b=" << b->active_streams()
+      << " sent a=" << a->batches_sent() << " b=" << b->batches_sent();
 }
 
 TEST(ClientTest, OpensTheRequestedConnectionsPerTarget) {

@@ -47,8 +47,8 @@ inline void ExpectBatchContents(const Batch& batch, int server_id,
     const uint8_t* pixels = static_cast<const uint8_t*>(image->data);
     for (size_t i = 0; i < image->num_bytes; ++i) {
       ASSERT_EQ(pixels[i],
-                FakeInputServer::ImageByte(
-                    server_id, sequence, first * image_bytes_per_example + i))
+                FakeInputServer::ImageByte(server_id, sequence,
+                                           first * image_bytes_per_example + i))
           << "device " << d << " byte " << i;
     }
     for (int e = 0; e < per; ++e) {

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "grpcpp/server_builder.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 
 namespace inputserve::testing {
 
@@ -26,9 +26,9 @@ class FakeInputServer::Service final : public v1::InputService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status StreamBatches(grpc::ServerContext* context,
-                             const v1::StreamBatchesRequest*,
-                             grpc::ServerWriter<v1::BatchChunk>* writer) override {
+  grpc::Status StreamBatches(
+      grpc::ServerContext* context, const v1::StreamBatchesRequest*,
+      grpc::ServerWriter<v1::BatchChunk>* writer) override {
     {
       absl::MutexLock lock(&mu_);
       ++active_;

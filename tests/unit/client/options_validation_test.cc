@@ -79,8 +79,7 @@ TEST(OptionsValidationTest, IndivisibleBatchNamesSizesAndNeighbours) {
 TEST(OptionsValidationTest, BatchSmallerThanDevicesOffersOnlyTheLargerSize) {
   absl::Status s = CheckBatchDivisible(3, 8);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("nearest valid batch sizes: 8"),
-            std::string::npos)
+  EXPECT_NE(s.message().find("nearest valid batch sizes: 8"), std::string::npos)
       << s.message();
   EXPECT_EQ(s.message().find(" or "), std::string::npos);
 }
