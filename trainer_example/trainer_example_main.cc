@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
       "--feature_side, scaled to [0,1] and mean-subtracted (mean of the first "
       "batch).\nPrints a progress line every --log_every steps and ends "
       "with\n  SUMMARY steps=<n> examples_per_sec=<x> input_wait_pct=<x> "
-      "bytes_received=<n> final_mode=<real|synthetic>\nUsage: trainer_example "
+      "bytes_received=<n> final_mode=<real|synthetic>\n(examples/s and input "
+      "wait there cover steps 2..N: step 1 includes connecting.)\nUsage: "
+      "trainer_example "
       "--servers=HOST:PORT[,HOST:PORT...] --steps=N --num_gpus=N");
   absl::ParseCommandLine(argc, argv);
 

@@ -76,12 +76,12 @@ class TrainerExampleTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    const std::string dir = testing::MakeTempDir("trainer_e2e");
-    testing::WriteFileOrDie(dir + "/token", "test-token\n");
+    dir_ = testing::MakeTempDir("trainer_e2e");
+    testing::WriteFileOrDie(dir_ + "/token", "test-token\n");
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
         ServerProcess::Start({"--dataset=cifar10:" + *data_dir_,
                               "--batch_size=64", "--shuffle_buffer=512",
-                              "--admin_token_file=" + dir + "/token"});
+                              "--admin_token_file=" + dir_ + "/token"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -92,6 +92,7 @@ class TrainerExampleTest : public ::testing::Test {
   }
 
   static std::string* data_dir_;
+  std::string dir_;
   std::unique_ptr<ServerProcess> server_;
 };
 
@@ -124,6 +125,34 @@ TEST_F(TrainerExampleTest, IndivisibleBatchFailsWithTheClientsMessage) {
               HasSubstr("trainer_example: error: creating the client"));
   EXPECT_THAT(r.output, HasSubstr("64"));
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("SUMMARY")));
+}
+
+TEST_F(TrainerExampleTest, RunningTrainerSeesTheFlipToSynthetic) {
+  // Start a long run, flip the server once the trainer has logged step 10,
+  // and let it finish: the rest of the run comes from the client's cache.
+  const std::string script = R"(
+    "$1" --servers="$2" --steps=1000 --log_every=10 >"$4/trainer.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do
+      grep -q '^step 10/' "$4/trainer.log" && break
+      sleep 0.05
+    done
+    "$3" --server="$5" --token_file="$4/token" set-mode synthetic || exit 90
+    wait "$pid"; rc=$?
+    cat "$4/trainer.log"
+    exit "$rc")";
+  CommandResult r =
+      RunCommand({"/bin/bash", "-c", script, "flip", BinPath("trainer_example"),
+                  server_->data_target(), BinPath("inputserve-admin"), dir_,
+                  server_->admin_target()},
+                 absl::Seconds(150));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Summary s = ParseSummary(r.output);
+  EXPECT_EQ(s.final_mode, "synthetic");
+  EXPECT_THAT(r.output, HasSubstr("input mode changed real -> synthetic"));
+  EXPECT_THAT(r.output, HasSubstr("- mode: synthetic"));
+  // Far fewer than the run's 1000 batches of 64 x 3076 bytes crossed the wire.
+  EXPECT_LT(s.bytes_received, 400u * 64 * 3076) << r.output;
 }
 
 TEST(TrainerExampleFlagsTest, BadFlagsAreNamed) {
