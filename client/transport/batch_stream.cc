@@ -113,9 +113,11 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
     if (*progress == BatchAssembler::Progress::kComplete) {
       slot->header = assembler.header();
       slot->source = config_.target_index;
+      // Counted before the push so stats() never shows fewer received
+      // batches than Next() has returned.
+      shared_.counters->Add(shared_.counters->batches_received);
       shared_.queue->PushReady(slot);
       slot = nullptr;
-      shared_.counters->Add(shared_.counters->batches_received);
       *delivered = true;
     }
   }

@@ -62,7 +62,13 @@ class FakeInputServer::Service final : public v1::InputService::Service {
         }
       }
       if (!ok) {
-        cancelled = context->IsCancelled();
+        // A failed write may be seen a moment before the call is marked
+        // cancelled; give the cancellation time to land.
+        const absl::Time deadline = absl::Now() + absl::Seconds(1);
+        while (!(cancelled = context->IsCancelled()) &&
+               absl::Now() < deadline) {
+          absl::SleepFor(absl::Milliseconds(1));
+        }
         break;
       }
       absl::MutexLock lock(&mu_);
