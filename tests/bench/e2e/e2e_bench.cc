@@ -1,0 +1,340 @@
+// End-to-end benchmark: images/s that a trainer linked with the inputserve
+// client receives over loopback from inputserve-server decoding imagenet:
+// TFRecords (JPEG decode + random-resized-crop + flip at batch 256), next to
+// the PyTorch DataLoader doing the same preprocessing on the same JPEG bytes
+// with the same number of cores. Two image sets: real photographs from Debian
+// packages ("real") and inputserve-datagen's images ("generated").
+//
+// Each run measures inputserve, then the DataLoader, one after the other so
+// they never share the cores; the figures printed last are medians over
+// --runs. Load average is printed with every run: the machine may be shared.
+//
+//   e2e_bench [--sets=real,generated] [--records=1024] [--runs=3]
+//             [--batches=12] [--warmup=3] [--batch_size=256]
+//             [--decode_threads=0] [--num_workers=0] [--no_peer]
+//
+// Last lines, one per set:
+//   RESULT e2e_images_per_sec=<x> dataloader_images_per_sec=<y>
+//          ratio=<x/y> photos=<real|generated>
+// (dataloader figures read n/a when torch is not installed.)
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "inputserve/client.h"
+#include "tests/bench/e2e/photo_dataset.h"
+#include "tests/testing/server_process.h"
+
+ABSL_FLAG(std::string, sets, "real,generated",
+          "Image sets to run: real (Debian photographs), generated "
+          "(inputserve-datagen)");
+ABSL_FLAG(int, records, 1024, "Records in each dataset");
+ABSL_FLAG(int, runs, 3, "Runs per set; medians are reported");
+ABSL_FLAG(int, batches, 12, "Batches timed per measurement");
+ABSL_FLAG(int, warmup, 3, "Batches received before the clock starts");
+ABSL_FLAG(int, batch_size, 256, "Examples per batch, both sides");
+ABSL_FLAG(int, decode_threads, 0, "Server --decode_threads; 0 = cores");
+ABSL_FLAG(int, num_workers, 0, "DataLoader num_workers; 0 = cores");
+ABSL_FLAG(bool, no_peer, false, "Skip the PyTorch DataLoader");
+ABSL_FLAG(std::string, python, "/usr/bin/python3",
+          "Interpreter with Debian's python3-torch");
+ABSL_FLAG(std::string, work_dir, "",
+          "Where datasets are written (default: a fresh temp dir)");
+ABSL_FLAG(std::string, server_args, "",
+          "Extra inputserve-server flags, space-separated");
+
+namespace inputserve::bench {
+namespace {
+
+using testing::ServerProcess;
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return absl::StrCat(a, " ", b, " ", c);
+}
+
+int Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  if (f.size() < 13) return 0;
+  double utime = 0, stime = 0;  // Fields 14 and 15 of the file.
+  if (!absl::SimpleAtod(f[11], &utime) || !absl::SimpleAtod(f[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+double SelfCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+struct ServeFigures {
+  double images_per_sec = 0;
+  double gbit_per_sec = 0;
+  double server_cpu_per_image_ms = 0;
+  double client_cpu_per_image_ms = 0;
+};
+
+// Starts a server on `glob`, pulls warm-up + timed batches with the client
+// library and stops the server.
+absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& glob) {
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  int threads = absl::GetFlag(FLAGS_decode_threads);
+  if (threads <= 0) threads = Cores();
+  std::vector<std::string> args = {absl::StrCat("--dataset=imagenet:", glob),
+                                   absl::StrCat("--batch_size=", batch_size),
+                                   absl::StrCat("--decode_threads=", threads),
+                                   "--admin_insecure_no_auth"};
+  for (absl::string_view extra : absl::StrSplit(
+           absl::GetFlag(FLAGS_server_args), ' ', absl::SkipEmpty())) {
+    args.emplace_back(extra);
+  }
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(args, absl::Seconds(120));
+  if (!server.ok()) return server.status();
+
+  ClientOptions options;
+  options.targets = {(*server)->data_target()};
+  options.num_devices = 0;
+  options.device_kind = DeviceKind::kHost;
+  options.consumer_id = "e2e_bench";
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Create(std::move(options));
+  if (!client.ok()) return client.status();
+
+  auto pull = [&]() -> absl::Status {
+    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    if (!batch.ok()) return batch.status();
+    if ((*batch)->global_batch_size != batch_size) {
+      return absl::InternalError(absl::StrCat(
+          "batch of ", (*batch)->global_batch_size, ", want ", batch_size));
+    }
+    const TensorView* image = (*batch)->devices.at(0).Find("image");
+    if (image == nullptr || image->shape.size() != 4 ||
+        image->shape[0] != batch_size || image->data == nullptr) {
+      return absl::InternalError("batch without a [B,H,W,3] image tensor");
+    }
+    return absl::OkStatus();
+  };
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    if (absl::Status s = pull(); !s.ok()) return s;
+  }
+  const uint64_t bytes0 = (*client)->stats().bytes_received;
+  const double server_cpu0 = ProcessCpuSeconds((*server)->pid());
+  const double client_cpu0 = SelfCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  const int batches = absl::GetFlag(FLAGS_batches);
+  for (int i = 0; i < batches; ++i) {
+    if (absl::Status s = pull(); !s.ok()) return s;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  const double images = static_cast<double>(batches) * batch_size;
+  ServeFigures out;
+  out.images_per_sec = images / seconds;
+  out.gbit_per_sec =
+      ((*client)->stats().bytes_received - bytes0) * 8 / seconds / 1e9;
+  out.server_cpu_per_image_ms =
+      (ProcessCpuSeconds((*server)->pid()) - server_cpu0) / images * 1e3;
+  out.client_cpu_per_image_ms = (SelfCpuSeconds() - client_cpu0) / images * 1e3;
+  client->reset();
+  (*server)->StopWithSignal(SIGTERM);
+  return out;
+}
+
+// The DataLoader's images/s; -1 when torch is not installed.
+absl::StatusOr<double> MeasurePeer(const std::vector<std::string>& files) {
+  int workers = absl::GetFlag(FLAGS_num_workers);
+  if (workers <= 0) workers = Cores();
+  std::vector<std::string> argv = {
+      absl::GetFlag(FLAGS_python),
+      absl::StrCat(INPUTSERVE_SOURCE_DIR,
+                   "/tests/bench/peer/dataloader_peer.py"),
+      absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
+      absl::StrCat("--num_workers=", workers),
+      absl::StrCat("--warmup=", absl::GetFlag(FLAGS_warmup)),
+      absl::StrCat("--batches=", absl::GetFlag(FLAGS_batches))};
+  argv.insert(argv.end(), files.begin(), files.end());
+  const testing::CommandResult r =
+      testing::RunCommand(argv, absl::Seconds(900));
+  if (r.exit_code == 77) return -1.0;
+  std::smatch m;
+  static const std::regex kRate(R"(PEER images_per_sec=([0-9.]+))");
+  if (r.exit_code != 0 || !std::regex_search(r.output, m, kRate)) {
+    return absl::InternalError(absl::StrCat("DataLoader peer failed (exit ",
+                                            r.exit_code, "):\n", r.output));
+  }
+  return std::stod(m[1]);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct SetFiles {
+  std::vector<std::string> files;
+  std::string glob;
+  std::string description;
+};
+
+absl::StatusOr<SetFiles> BuildSet(const std::string& set,
+                                  const std::string& work_dir) {
+  const int records = absl::GetFlag(FLAGS_records);
+  const std::string dir = absl::StrCat(work_dir, "/", set);
+  SetFiles out;
+  if (set == "real") {
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot create ", dir));
+    }
+    absl::StatusOr<PhotoDataset> ds =
+        WritePhotoDataset(DefaultPhotoPaths(), dir, records, 4);
+    if (!ds.ok()) return ds.status();
+    out.files = ds->files;
+    out.description = absl::StrCat(
+        ds->records, " records cycling over ", ds->used.size(),
+        " photographs, ", absl::SixDigits(ds->mean_mpix), " Mpix and ",
+        ds->bytes / ds->records / 1024, " KiB mean per record");
+    for (const std::string& d : ds->dropped) {
+      absl::StrAppend(&out.description, "\n    dropped ", d);
+    }
+  } else if (set == "generated") {
+    const testing::CommandResult r = testing::RunCommand(
+        {testing::BinPath("inputserve-datagen"), "--format=tfrecord",
+         absl::StrCat("--out=", dir), absl::StrCat("--num_examples=", records),
+         "--seed=7"},
+        absl::Seconds(600));
+    if (r.exit_code != 0) {
+      return absl::InternalError(
+          absl::StrCat("inputserve-datagen failed:\n", r.output));
+    }
+    for (int f = 0; f < 4; ++f) {
+      out.files.push_back(absl::StrFormat("%s/train-%05d-of-00004", dir, f));
+    }
+    out.description =
+        absl::StrCat(records,
+                     " records from inputserve-datagen (300-800 px sides, 10% "
+                     "grayscale, q90)");
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sets: unknown set '", set, "' (real, generated)"));
+  }
+  out.glob = absl::StrCat(dir, "/*");
+  return out;
+}
+
+int Main() {
+  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (work_dir.empty()) work_dir = testing::MakeTempDir("inputserve-e2e");
+  std::printf(
+      "e2e_bench: %d cores, batch %d, %d warm-up + %d timed batches, "
+      "%d runs, load %s\n",
+      Cores(), absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_warmup),
+      absl::GetFlag(FLAGS_batches), absl::GetFlag(FLAGS_runs),
+      LoadAverage().c_str());
+  std::vector<std::string> results;
+  for (absl::string_view set_name :
+       absl::StrSplit(absl::GetFlag(FLAGS_sets), ',', absl::SkipEmpty())) {
+    const std::string set(set_name);
+    absl::StatusOr<SetFiles> files = BuildSet(set, work_dir);
+    if (!files.ok()) {
+      std::fprintf(stderr, "set %s: %s\n", set.c_str(),
+                   std::string(files.status().message()).c_str());
+      return 1;
+    }
+    std::printf("[%s] %s\n", set.c_str(), files->description.c_str());
+    std::vector<double> ours, theirs;
+    for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
+      const std::string load_before = LoadAverage();
+      absl::StatusOr<ServeFigures> e2e = MeasureInputserve(files->glob);
+      if (!e2e.ok()) {
+        std::fprintf(stderr, "inputserve run failed: %s\n",
+                     std::string(e2e.status().message()).c_str());
+        return 1;
+      }
+      ours.push_back(e2e->images_per_sec);
+      double peer = -1;
+      if (!absl::GetFlag(FLAGS_no_peer)) {
+        absl::StatusOr<double> p = MeasurePeer(files->files);
+        if (!p.ok()) {
+          std::fprintf(stderr, "%s\n",
+                       std::string(p.status().message()).c_str());
+          return 1;
+        }
+        peer = *p;
+      }
+      if (peer > 0) theirs.push_back(peer);
+      std::printf(
+          "[%s] run %d: inputserve %.1f img/s (%.2f Gbit/s; CPU ms/image: "
+          "server %.2f, client %.2f)  dataloader %s img/s  ratio %s  "
+          "load %s -> %s\n",
+          set.c_str(), run + 1, e2e->images_per_sec, e2e->gbit_per_sec,
+          e2e->server_cpu_per_image_ms, e2e->client_cpu_per_image_ms,
+          peer > 0 ? absl::StrFormat("%.1f", peer).c_str() : "n/a",
+          peer > 0
+              ? absl::StrFormat("%.2fx", e2e->images_per_sec / peer).c_str()
+              : "n/a",
+          load_before.c_str(), LoadAverage().c_str());
+      std::fflush(stdout);
+    }
+    const double x = Median(ours);
+    if (theirs.empty()) {
+      results.push_back(absl::StrFormat(
+          "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=n/a "
+          "ratio=n/a photos=%s",
+          x, set));
+    } else {
+      const double y = Median(theirs);
+      results.push_back(absl::StrFormat(
+          "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=%.1f "
+          "ratio=%.2f photos=%s",
+          x, y, x / y, set));
+    }
+  }
+  std::printf("medians over %d runs, load now %s\n", absl::GetFlag(FLAGS_runs),
+              LoadAverage().c_str());
+  for (const std::string& r : results) std::printf("%s\n", r.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace inputserve::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return inputserve::bench::Main();
+}
