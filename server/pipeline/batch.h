@@ -1,4 +1,4 @@
-// Batch: one immutable batch of tensors in a single contiguous payload buffer.
+// PipelineBatch: one immutable batch of tensors in one contiguous buffer.
 // Built once by the pipeline, then shared read-only (by shared_ptr) between the
 // prefetch queue, the synthetic cache and every stream that sends it.
 #ifndef INPUTSERVE_SERVER_PIPELINE_BATCH_H_
@@ -55,14 +55,14 @@ class PayloadBuffer {
 
 // One batch as produced by the pipeline. Tensors are concatenated in
 // `tensors` order in `payload`.
-struct Batch {
+struct PipelineBatch {
   uint64_t sequence = 0;  // Position in the pipeline's output, 0-based.
   uint64_t epoch = 0;     // Epoch of the batch's first example.
   std::vector<TensorLayout> tensors;
   std::shared_ptr<const PayloadBuffer> payload;
 };
 
-using BatchPtr = std::shared_ptr<const Batch>;
+using BatchPtr = std::shared_ptr<const PipelineBatch>;
 
 }  // namespace inputserve
 

@@ -188,7 +188,7 @@ absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
   // so they are decoded into an aligned array and copied in at the end.
   std::vector<int32_t> labels(b);
 
-  auto batch = std::make_shared<Batch>();
+  auto batch = std::make_shared<PipelineBatch>();
   batch->sequence = sequence;
   batch->tensors = layouts_;
 

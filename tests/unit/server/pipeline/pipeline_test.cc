@@ -81,7 +81,7 @@ struct Example {
   }
 };
 
-std::vector<Example> Unpack(const Batch& batch) {
+std::vector<Example> Unpack(const PipelineBatch& batch) {
   const int64_t b = batch.tensors[0].shape[0];
   const uint8_t* p = batch.payload->data();
   std::vector<Example> out(b);

@@ -11,7 +11,7 @@ namespace inputserve {
 namespace {
 
 BatchPtr MakeBatch(uint64_t sequence) {
-  auto b = std::make_shared<Batch>();
+  auto b = std::make_shared<PipelineBatch>();
   b->sequence = sequence;
   return b;
 }

@@ -12,7 +12,7 @@ namespace inputserve {
 namespace {
 
 BatchPtr MakeBatch(size_t batch_size, int image_side) {
-  auto batch = std::make_shared<Batch>();
+  auto batch = std::make_shared<PipelineBatch>();
   batch->sequence = 7;
   batch->epoch = 2;
   const int64_t b = static_cast<int64_t>(batch_size);
