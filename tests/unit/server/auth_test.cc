@@ -1,7 +1,13 @@
 #include "server/auth.h"
 
-#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 
@@ -73,6 +79,124 @@ TEST(TokenAuthenticatorTest, ReadsFirstLineOfFile) {
 TEST(TokenAuthenticatorTest, AllowAllAcceptsAnything) {
   TokenAuthenticator auth = TokenAuthenticator::AllowAll();
   EXPECT_TRUE(auth.Check(nullptr).ok());
+}
+
+// Rewrites `path` so its identity changes even within one mtime tick: a new
+// file renamed over the old one (new inode).
+void ReplaceFile(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".new";
+  testing::WriteFileOrDie(tmp, contents);
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0) << path;
+}
+
+TEST(TokenAuthenticatorReloadTest, PicksUpARotatedFile) {
+  const std::string dir = testing::MakeTempDir("auth_reload");
+  const std::string path = dir + "/token";
+  testing::WriteFileOrDie(path, "old-token\n");
+  absl::StatusOr<TokenAuthenticator> auth =
+      TokenAuthenticator::FromFile(path, absl::ZeroDuration());
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer old-token").ok());
+
+  ReplaceFile(path, "new-token\n");
+  EXPECT_EQ(CheckHeader(*auth, "Bearer old-token").code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer new-token").ok());
+
+  // An in-place rewrite (same inode, other size) is seen too.
+  testing::WriteFileOrDie(path, "third-token-longer\n");
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer third-token-longer").ok());
+  EXPECT_FALSE(CheckHeader(*auth, "Bearer new-token").ok());
+}
+
+TEST(TokenAuthenticatorReloadTest, FollowsAKubernetesStyleSymlinkSwap) {
+  // A Secret volume: token -> ..data/token, ..data -> ..<timestamp>; an
+  // update writes a new directory and renames a new ..data link over the
+  // old one.
+  const std::string dir = testing::MakeTempDir("auth_k8s");
+  ASSERT_EQ(::mkdir((dir + "/..v1").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((dir + "/..v2").c_str(), 0700), 0);
+  testing::WriteFileOrDie(dir + "/..v1/token", "token-v1");
+  // Same size as v1, so only the inode tells them apart.
+  testing::WriteFileOrDie(dir + "/..v2/token", "token-v2");
+  ASSERT_EQ(::symlink("..v1", (dir + "/..data").c_str()), 0);
+  ASSERT_EQ(::symlink("..data/token", (dir + "/token").c_str()), 0);
+  absl::StatusOr<TokenAuthenticator> auth =
+      TokenAuthenticator::FromFile(dir + "/token", absl::ZeroDuration());
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer token-v1").ok());
+
+  ASSERT_EQ(::symlink("..v2", (dir + "/..data_tmp").c_str()), 0);
+  ASSERT_EQ(
+      std::rename((dir + "/..data_tmp").c_str(), (dir + "/..data").c_str()), 0);
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer token-v2").ok());
+  EXPECT_FALSE(CheckHeader(*auth, "Bearer token-v1").ok());
+}
+
+TEST(TokenAuthenticatorReloadTest, KeepsThePreviousTokenWhenTheFileGoesBad) {
+  const std::string dir = testing::MakeTempDir("auth_bad");
+  const std::string path = dir + "/token";
+  testing::WriteFileOrDie(path, "good-token\n");
+  absl::StatusOr<TokenAuthenticator> auth =
+      TokenAuthenticator::FromFile(path, absl::ZeroDuration());
+  ASSERT_TRUE(auth.ok()) << auth.status();
+
+  ::testing::internal::CaptureStderr();
+  ReplaceFile(path, "\n");  // Empty.
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer good-token").ok());
+  EXPECT_FALSE(CheckHeader(*auth, "Bearer ").ok());
+  ReplaceFile(path, "has a space\n");  // Invalid.
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer good-token").ok());
+  ASSERT_EQ(std::remove(path.c_str()), 0);  // Gone.
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer good-token").ok());
+  if (::geteuid() != 0) {  // root reads mode-000 files anyway.
+    testing::WriteFileOrDie(path, "unreadable-token\n");
+    ASSERT_EQ(::chmod(path.c_str(), 0), 0);
+    EXPECT_TRUE(CheckHeader(*auth, "Bearer good-token").ok());
+    EXPECT_FALSE(CheckHeader(*auth, "Bearer unreadable-token").ok());
+    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);  // ctime changes: re-read.
+    EXPECT_TRUE(CheckHeader(*auth, "Bearer unreadable-token").ok());
+  }
+  // A good file again is taken.
+  ReplaceFile(path, "recovered-token\n");
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer recovered-token").ok());
+  EXPECT_FALSE(CheckHeader(*auth, "Bearer good-token").ok());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  // One warning for the whole bad spell, naming the file, never a token.
+  size_t warnings = 0;
+  for (size_t at = log.find("keeping the previous admin token");
+       at != std::string::npos;
+       at = log.find("keeping the previous admin token", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << log;
+  EXPECT_NE(log.find(path), std::string::npos) << log;
+  EXPECT_EQ(log.find("good-token"), std::string::npos) << log;
+  EXPECT_EQ(log.find("recovered-token"), std::string::npos) << log;
+}
+
+TEST(TokenAuthenticatorReloadTest, ChecksTheFileAtMostOncePerInterval) {
+  const std::string dir = testing::MakeTempDir("auth_rate");
+  const std::string path = dir + "/token";
+  testing::WriteFileOrDie(path, "first-token\n");
+  absl::StatusOr<TokenAuthenticator> auth =
+      TokenAuthenticator::FromFile(path, absl::Milliseconds(300));
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  ReplaceFile(path, "second-token\n");
+  // Within the interval the old token still holds...
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer first-token").ok());
+  // ...and once it has passed the new one replaces it.
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_TRUE(CheckHeader(*auth, "Bearer second-token").ok());
+  EXPECT_FALSE(CheckHeader(*auth, "Bearer first-token").ok());
+}
+
+TEST(TokenAuthenticatorReloadTest, ParseTokenTakesTheFirstLineOnly) {
+  EXPECT_EQ(*ParseToken(" abc \nsecond"), "abc");
+  EXPECT_EQ(ParseToken("\nabc").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::Status bad = ParseToken("sec ret").status();
+  EXPECT_EQ(bad.message().find("sec"), absl::string_view::npos);
 }
 
 }  // namespace
