@@ -20,6 +20,8 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   ChannelSettings settings;
   settings.keepalive_time = options.keepalive_time;
   settings.keepalive_timeout = options.keepalive_timeout;
+  settings.reconnect_initial_backoff = options.initial_backoff;
+  settings.reconnect_max_backoff = options.max_backoff;
 
   std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(options)));
   const ClientOptions& opts = client->options_;

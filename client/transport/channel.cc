@@ -1,8 +1,10 @@
 #include "client/transport/channel.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/status/status.h"
@@ -71,6 +73,14 @@ std::shared_ptr<grpc::Channel> MakeChannel(
   args.SetInt(
       GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(settings.keepalive_timeout)));
+  const auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Milliseconds(d), 1, std::numeric_limits<int>::max()));
+  };
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              millis(settings.reconnect_initial_backoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              millis(settings.reconnect_max_backoff));
   if (settings.dedicated) {
     // Without this, channels with equal arguments share one subchannel and
     // therefore one TCP connection.

@@ -21,6 +21,12 @@ struct ChannelSettings {
   // A channel of its own (own TCP connection), not shared with other
   // channels to the same target.
   bool dedicated = false;
+  // gRPC's own backoff between connection attempts (by default 1 s growing
+  // to 120 s). The client's retry backoff cannot reconnect sooner than this,
+  // so it is bounded by the same values: a replica that comes back after a
+  // long outage is used within about max_backoff.
+  absl::Duration reconnect_initial_backoff = absl::Milliseconds(100);
+  absl::Duration reconnect_max_backoff = absl::Seconds(5);
 };
 
 // Insecure credentials, or SSL credentials built from `tls` (files read now;
