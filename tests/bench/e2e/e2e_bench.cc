@@ -175,8 +175,12 @@ absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& glob) {
   return out;
 }
 
-// The DataLoader's images/s; -1 when torch is not installed.
-absl::StatusOr<double> MeasurePeer(const std::vector<std::string>& files) {
+struct PeerFigures {
+  double images_per_sec = -1;  // -1: torch is not installed.
+  double cpu_per_image_ms = 0;
+};
+
+absl::StatusOr<PeerFigures> MeasurePeer(const std::vector<std::string>& files) {
   int workers = absl::GetFlag(FLAGS_num_workers);
   if (workers <= 0) workers = Cores();
   std::vector<std::string> argv = {
@@ -190,14 +194,18 @@ absl::StatusOr<double> MeasurePeer(const std::vector<std::string>& files) {
   argv.insert(argv.end(), files.begin(), files.end());
   const testing::CommandResult r =
       testing::RunCommand(argv, absl::Seconds(900));
-  if (r.exit_code == 77) return -1.0;
+  PeerFigures out;
+  if (r.exit_code == 77) return out;
   std::smatch m;
-  static const std::regex kRate(R"(PEER images_per_sec=([0-9.]+))");
+  static const std::regex kRate(
+      R"(PEER images_per_sec=([0-9.]+) cpu_ms_per_image=([0-9.]+))");
   if (r.exit_code != 0 || !std::regex_search(r.output, m, kRate)) {
     return absl::InternalError(absl::StrCat("DataLoader peer failed (exit ",
                                             r.exit_code, "):\n", r.output));
   }
-  return std::stod(m[1]);
+  out.images_per_sec = std::stod(m[1]);
+  out.cpu_per_image_ms = std::stod(m[2]);
+  return out;
 }
 
 double Median(std::vector<double> v) {
@@ -259,7 +267,12 @@ absl::StatusOr<SetFiles> BuildSet(const std::string& set,
 
 int Main() {
   std::string work_dir = absl::GetFlag(FLAGS_work_dir);
-  if (work_dir.empty()) work_dir = testing::MakeTempDir("inputserve-e2e");
+  if (work_dir.empty()) {
+    work_dir = testing::MakeTempDir("inputserve-e2e");
+  } else if (mkdir(work_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "--work_dir: cannot create %s\n", work_dir.c_str());
+    return 1;
+  }
   std::printf(
       "e2e_bench: %d cores, batch %d, %d warm-up + %d timed batches, "
       "%d runs, load %s\n",
@@ -277,7 +290,7 @@ int Main() {
       return 1;
     }
     std::printf("[%s] %s\n", set.c_str(), files->description.c_str());
-    std::vector<double> ours, theirs;
+    std::vector<double> ours, theirs, our_cpu, their_cpu;
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
       const std::string load_before = LoadAverage();
       absl::StatusOr<ServeFigures> e2e = MeasureInputserve(files->glob);
@@ -287,9 +300,11 @@ int Main() {
         return 1;
       }
       ours.push_back(e2e->images_per_sec);
-      double peer = -1;
+      our_cpu.push_back(e2e->server_cpu_per_image_ms +
+                        e2e->client_cpu_per_image_ms);
+      PeerFigures peer;
       if (!absl::GetFlag(FLAGS_no_peer)) {
-        absl::StatusOr<double> p = MeasurePeer(files->files);
+        absl::StatusOr<PeerFigures> p = MeasurePeer(files->files);
         if (!p.ok()) {
           std::fprintf(stderr, "%s\n",
                        std::string(p.status().message()).c_str());
@@ -297,18 +312,21 @@ int Main() {
         }
         peer = *p;
       }
-      if (peer > 0) theirs.push_back(peer);
+      std::string peer_text = "dataloader n/a (torch not installed)";
+      if (peer.images_per_sec > 0) {
+        theirs.push_back(peer.images_per_sec);
+        their_cpu.push_back(peer.cpu_per_image_ms);
+        peer_text = absl::StrFormat(
+            "dataloader %.1f img/s (CPU ms/image %.2f)  ratio %.2fx",
+            peer.images_per_sec, peer.cpu_per_image_ms,
+            e2e->images_per_sec / peer.images_per_sec);
+      }
       std::printf(
           "[%s] run %d: inputserve %.1f img/s (%.2f Gbit/s; CPU ms/image: "
-          "server %.2f, client %.2f)  dataloader %s img/s  ratio %s  "
-          "load %s -> %s\n",
+          "server %.2f, client %.2f)  %s  load %s -> %s\n",
           set.c_str(), run + 1, e2e->images_per_sec, e2e->gbit_per_sec,
           e2e->server_cpu_per_image_ms, e2e->client_cpu_per_image_ms,
-          peer > 0 ? absl::StrFormat("%.1f", peer).c_str() : "n/a",
-          peer > 0
-              ? absl::StrFormat("%.2fx", e2e->images_per_sec / peer).c_str()
-              : "n/a",
-          load_before.c_str(), LoadAverage().c_str());
+          peer_text.c_str(), load_before.c_str(), LoadAverage().c_str());
       std::fflush(stdout);
     }
     const double x = Median(ours);
@@ -319,6 +337,13 @@ int Main() {
           x, set));
     } else {
       const double y = Median(theirs);
+      // CPU per image does not depend on what else runs on the machine:
+      // the ratio that a loaded, shared machine cannot distort.
+      results.push_back(absl::StrFormat(
+          "CPU ms/image (median) photos=%s: inputserve server+client %.2f, "
+          "dataloader %.2f, ratio %.2fx",
+          set, Median(our_cpu), Median(their_cpu),
+          Median(their_cpu) / Median(our_cpu)));
       results.push_back(absl::StrFormat(
           "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=%.1f "
           "ratio=%.2f photos=%s",

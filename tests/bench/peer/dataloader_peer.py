@@ -11,8 +11,9 @@ The records are parsed once, before timing, into memory (the server reads
 them from the page cache, so neither side pays for disk). The JPEG bytes the
 workers decode are byte-for-byte the ones the server decodes.
 
-Prints one line `PEER images_per_sec=<x> batches=<n> batch_size=<b>
-num_workers=<w> seconds=<s>`. Exit status 77 when torch or torchvision is
+Prints one line `PEER images_per_sec=<x> cpu_ms_per_image=<c> batches=<n>
+...`: images/s over the timed batches, and CPU milliseconds (main process and
+workers, user + system) per image over all batches. Exit status 77 when torch or torchvision is
 not installed (the caller skips the peer), 1 on bad input.
 
 Run with Debian's interpreter: /usr/bin/python3 dataloader_peer.py FILE...
@@ -20,6 +21,7 @@ Run with Debian's interpreter: /usr/bin/python3 dataloader_peer.py FILE...
 
 import argparse
 import glob
+import resource
 import struct
 import sys
 import time
@@ -178,7 +180,9 @@ def main():
         num_workers=args.num_workers, drop_last=True)
     start = None
     count = 0
-    for i, (images, labels) in enumerate(loader):
+    main_cpu0 = time.process_time()
+    iterator = iter(loader)
+    for i, (images, labels) in enumerate(iterator):
         if images.shape != (args.batch_size, 3, args.image_size,
                             args.image_size) or labels.shape[0] != \
                 args.batch_size:
@@ -194,10 +198,18 @@ def main():
               file=sys.stderr)
         return 1
     seconds = time.monotonic() - start
-    print("PEER images_per_sec=%.1f batches=%d batch_size=%d num_workers=%d "
-          "seconds=%.2f records=%d torch=%s torchvision=%s" % (
-              count / seconds, args.batches, args.batch_size, args.num_workers,
-              seconds, len(examples), torch.__version__,
+    # CPU per image over every batch (warm-up included): the workers' time
+    # is counted once they have exited and been reaped.
+    main_cpu = time.process_time() - main_cpu0
+    del iterator
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ms = (main_cpu + children.ru_utime + children.ru_stime) / (
+        total * args.batch_size) * 1e3
+    print("PEER images_per_sec=%.1f cpu_ms_per_image=%.2f batches=%d "
+          "batch_size=%d num_workers=%d seconds=%.2f records=%d torch=%s "
+          "torchvision=%s" % (
+              count / seconds, cpu_ms, args.batches, args.batch_size,
+              args.num_workers, seconds, len(examples), torch.__version__,
               torchvision.__version__))
     return 0
 
