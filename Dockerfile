@@ -7,7 +7,7 @@
 # The default command serves synthetic ImageNet-shaped batches with the admin
 # service disabled. To enable it, mount a token file and pass e.g.
 #   --dataset=... --admin_listen=0.0.0.0:50052 --admin_token_file=/run/secrets/inputserve-admin-token
-# See deploy/PRODUCTION.md (Kubernetes: deploy/k8s).
+# See README.md, "Running in production" (Kubernetes: deploy/k8s).
 
 # ---- build stage: compiler and -dev packages, never shipped ----------------
 FROM debian:bookworm AS build
