@@ -40,6 +40,15 @@ absl::StatusOr<std::string> ReadFile(absl::string_view flag,
   return ss.str();
 }
 
+absl::Status CheckPem(absl::string_view flag, const std::string& path,
+                      const std::string& contents) {
+  if (contents.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": '", path, "' holds no PEM block (-----BEGIN ...)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const TlsFiles& tls) {
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
@@ -49,6 +58,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadFile("tls_key_file", tls.key_file);
   if (!key.ok()) return key.status();
+  // gRPC reports unusable PEM only as a failure to listen; name the file.
+  if (absl::Status s = CheckPem("tls_cert_file", tls.cert_file, *cert);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckPem("tls_key_file", tls.key_file, *key); !s.ok()) {
+    return s;
+  }
   ssl.pem_key_cert_pairs.push_back({*key, *cert});
   if (!tls.client_ca_file.empty()) {
     absl::StatusOr<std::string> ca =

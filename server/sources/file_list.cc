@@ -87,7 +87,9 @@ absl::StatusOr<std::vector<std::string>> ExpandDataFiles(
                        "' is a directory; expected a data file (give a glob of "
                        "files)"));
     }
-    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO without a writer would block start-up
+    // forever; this only checks access, and FileSize rejects non-files.
+    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return ErrnoError("open", f, errno);
     ::close(fd);
   }
