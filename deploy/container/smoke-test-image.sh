@@ -20,8 +20,10 @@ fi
 
 root=$(mktemp -d /var/tmp/inputserve-image.XXXXXX)
 server_pid=""
+cid=""
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" || true; fi
+  if [ -n "$cid" ]; then podman rm --force "$cid" >/dev/null 2>&1 || true; fi
   umount "$root/dev" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
   rm -rf "$root"
@@ -57,6 +59,7 @@ echo "ok: user $user, ports $ports, entrypoint $entrypoint, cmd $cmd, healthchec
 cid=$(podman create --no-healthcheck "$tag")
 podman export "$cid" | tar -x -C "$root"
 podman rm "$cid" >/dev/null
+cid=""
 chmod 0755 "$root"   # mktemp made it 0700: the image's user must reach /
 echo "exported $tag: $(du -sm "$root" | cut -f1) MB"
 mount -t proc proc "$root/proc"
