@@ -240,8 +240,10 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
   const int denom = s.ok() ? req->scale_denom : 1;
   if (s.ok()) s = CheckScale(denom);
   if (s.ok() && (win.width <= 0 || win.height <= 0 || win.x < 0 || win.y < 0 ||
-                 win.x + win.width > header.width ||
-                 win.y + win.height > header.height)) {
+                 // 64-bit sums: a hostile plan's sides near INT_MAX must not
+                 // wrap around and pass (found by jpeg_fuzz).
+                 int64_t{win.x} + win.width > header.width ||
+                 int64_t{win.y} + win.height > header.height)) {
     s = absl::InvalidArgumentError(absl::StrCat(
         "crop window ", win.width, "x", win.height, "+", win.x, "+", win.y,
         " outside the ", header.width, "x", header.height, " image"));

@@ -2,6 +2,7 @@
 // decode against the full-size reference, colour spaces, corrupt input.
 #include "server/codec/jpeg_decoder.h"
 
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -318,6 +319,35 @@ TEST(ImagePreprocessorTest, HugeDimensionsAreRejectedBeforeDecoding) {
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_NE(s.message().find("20000"), absl::string_view::npos) << s;
   EXPECT_TRUE(absl::IsInvalidArgument(p.ProcessReference(jpeg, 0, out.data())));
+}
+
+// jpeg_fuzz: a window whose x + width overflows int passed the bounds check
+// (and was undefined behaviour). Every such window must be refused.
+TEST(JpegDecoderTest, WindowsNearIntMaxAreRefused) {
+  const std::string jpeg = EncodeRgb(64, 48);
+  JpegDecoder dec;
+  DecodedImage out;
+  const CropWindow windows[] = {
+      {827076903, 1, INT_MAX, 10},  // The fuzzer's input.
+      {1, 1, INT_MAX, 10},
+      {1, 1, 10, INT_MAX},
+      {INT_MAX, INT_MAX, INT_MAX, INT_MAX},
+  };
+  for (const CropWindow& w : windows) {
+    absl::StatusOr<JpegHeader> h = dec.DecodeRegion(
+        jpeg, [&](const JpegHeader&) { return Req(w, 2); }, &out);
+    EXPECT_TRUE(absl::IsInvalidArgument(h.status())) << h.status();
+    EXPECT_NE(h.status().message().find("outside the 64x48 image"),
+              absl::string_view::npos)
+        << h.status();
+  }
+  // The decoder is still usable afterwards.
+  EXPECT_TRUE(dec.DecodeRegion(
+                     jpeg, [&](const JpegHeader&) {
+                       return Req({0, 0, 64, 48}, 1);
+                     },
+                     &out)
+                  .ok());
 }
 
 }  // namespace
