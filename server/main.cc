@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/log.h"
@@ -121,11 +122,19 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
 }
 
 int Run(int argc, char** argv) {
+  // --help lists the flags of this file (absl's default matches files named
+  // after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves decoded training batches (or one cached synthetic batch) over "
       "gRPC.\n\nExample:\n  inputserve-server --dataset=cifar10:/data/cifar "
-      "--batch_size=128 --admin_token_file=/etc/inputserve/token\n\nSee "
-      "--helpfull for every flag.");
+      "--batch_size=128 --admin_token_file=/etc/inputserve/token\n\n--helpfull "
+      "also lists gRPC and Abseil flags.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::fprintf(stderr, "inputserve-server: error: unexpected argument '%s' "
