@@ -198,7 +198,7 @@ absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
     if (queue_.closed()) return absl::CancelledError("pipeline stopped");
     group.clear();
     for (size_t i = filled; i < b; ++i) {
-      absl::StatusOr<Shuffled> next = NextShuffled();
+      absl::StatusOr<Shuffled> next = NextRecord();
       if (!next.ok()) return next.status();
       group.push_back(*std::move(next));
     }
@@ -280,6 +280,33 @@ absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
   return out;
 }
 
+absl::StatusOr<Pipeline::Shuffled> Pipeline::NextRecord() {
+  if (!read_ahead_.empty()) {
+    Shuffled next = std::move(read_ahead_.front());
+    read_ahead_.pop_front();
+    return next;
+  }
+  if (!read_ahead_error_.ok()) return std::exchange(read_ahead_error_, {});
+  return NextShuffled();
+}
+
+void Pipeline::ReadAhead(DecodeJob& job) {
+  const size_t want = static_cast<size_t>(options_.batch_size);
+  while (read_ahead_.size() < want && read_ahead_error_.ok()) {
+    {
+      // Stop early once the workers are done: they wait for the next job.
+      absl::MutexLock lock(&job_mu_);
+      if (job.done == job.items->size()) return;
+    }
+    absl::StatusOr<Shuffled> next = NextShuffled();
+    if (!next.ok()) {
+      read_ahead_error_ = next.status();
+      return;
+    }
+    read_ahead_.push_back(*std::move(next));
+  }
+}
+
 size_t Pipeline::DecodeInto(const std::vector<Shuffled>& items,
                             uint8_t* images, int32_t* labels) {
   DecodeJob job;
@@ -290,6 +317,11 @@ size_t Pipeline::DecodeInto(const std::vector<Shuffled>& items,
   {
     absl::MutexLock lock(&job_mu_);
     job_ = &job;
+  }
+  // Reading (file I/O, CRC checks, parsing) overlaps with decoding.
+  ReadAhead(job);
+  {
+    absl::MutexLock lock(&job_mu_);
     auto finished = [&job, n = items.size()]() { return job.done == n; };
     job_mu_.Await(absl::Condition(&finished));
     auto drained = [&job]() { return job.workers_inside == 0; };

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <thread>
@@ -84,11 +85,16 @@ class Pipeline {
   void BuilderLoop();
   absl::StatusOr<BatchPtr> BuildBatch(uint64_t sequence);
   absl::StatusOr<Shuffled> NextShuffled();
+  // The next record in shuffled order, from the read-ahead first.
+  absl::StatusOr<Shuffled> NextRecord();
   absl::Status FillShuffleBuffer();
   // Decodes `items` into consecutive slots; returns how many succeeded, the
-  // successful ones compacted to the front in input order.
+  // successful ones compacted to the front in input order. While the workers
+  // decode, this (builder) thread reads the next batch's records ahead.
   size_t DecodeInto(const std::vector<Shuffled>& items, uint8_t* images,
                     int32_t* labels);
+  // Reads up to a batch of records into read_ahead_ while `job` runs.
+  void ReadAhead(DecodeJob& job);
   void WorkerLoop(ExampleDecoder* decoder);
   void Fail(const absl::Status& status);
 
@@ -107,6 +113,8 @@ class Pipeline {
   bool reader_epoch_done_ = false;
   uint64_t records_this_epoch_ = 0;
   std::vector<Shuffled> shuffle_buffer_;
+  std::deque<Shuffled> read_ahead_;
+  absl::Status read_ahead_error_;  // Returned once read_ahead_ is drained.
   std::mt19937_64 shuffle_rng_;
   uint64_t consecutive_decode_failures_ = 0;
 
