@@ -248,6 +248,9 @@ absl::StatusOr<ImageExample> ParseImageExample(absl::string_view record,
   absl::StatusOr<bool> found = FirstBytes(list.list, &out.image);
   if (!found.ok()) return found.status();
   if (!*found) return Missing(image_key, "has no value");
+  // An empty value is as unusable as none (found by example_fuzz): report it
+  // as a missing feature, not as a decode error later.
+  if (out.image.empty()) return Missing(image_key, "is empty");
   if (absl::Status s = ParseFeature(label_feature, &list); !s.ok()) return s;
   if (list.kind != kFeatureInt64List) {
     return Missing(label_key, "is not an int64_list");

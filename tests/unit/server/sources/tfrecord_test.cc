@@ -126,6 +126,19 @@ TEST(ExampleProtoTest, MissingOrWrongTypedFeatureIsNotFound) {
   EXPECT_TRUE(absl::IsNotFound(ParseImageExample("").status()));
 }
 
+// example_fuzz: an image/encoded whose first value is the empty string was
+// accepted, although an empty image is a missing feature.
+TEST(ExampleProtoTest, EmptyImageValueIsNotFound) {
+  absl::Status s =
+      ParseImageExample(ExampleOf({Entry("image/encoded", BytesFeature("")),
+                                   Entry("image/class/label", Int64Packed(1))}))
+          .status();
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+  EXPECT_NE(s.message().find("'image/encoded' is empty"),
+            absl::string_view::npos)
+      << s;
+}
+
 TEST(ExampleProtoTest, GarbageNeverCrashesAndTruncationIsAnError) {
   const std::string good = ImageExampleBytes(std::string(300, 'j'), 5);
   // Every strict prefix cuts some length-delimited field short.
