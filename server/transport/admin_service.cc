@@ -43,13 +43,17 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Reply(
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
-    grpc::CallbackServerContext* context, const v1::SetModeRequest* request,
-    v1::ModeStatus* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
+    grpc::ByteBuffer* response) {
   if (grpc::Status auth = Authenticate(context); !auth.ok()) {
     return Reply(context, "SetMode", auth);
   }
+  v1::SetModeRequest request;
+  if (grpc::Status s = ParseRequest(*raw, &request); !s.ok()) {
+    return Reply(context, "SetMode", s);
+  }
   ServingMode mode;
-  switch (request->mode()) {
+  switch (request.mode()) {
     case v1::MODE_REAL:
       mode = ServingMode::kReal;
       break;
@@ -61,7 +65,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
                    grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                 absl::StrCat("mode: must be MODE_REAL (1) or "
                                              "MODE_SYNTHETIC (2), got ",
-                                             static_cast<int>(request->mode()))));
+                                             static_cast<int>(request.mode()))));
   }
   const ModeState before = mode_->Get();
   const ModeState after = mode_->Set(mode);
@@ -69,16 +73,22 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
     LogInfo("admin: mode set to ", ServingModeName(after.mode),
             " (generation ", after.generation, ") by ", context->peer());
   }
-  *response = ToProto(after);
+  SerializeMessage(ToProto(after), response);
   return Reply(context, "SetMode", grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatus(
-    grpc::CallbackServerContext* context,
-    const v1::GetStatusRequest* /*request*/, v1::ServerStatus* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
+    grpc::ByteBuffer* response_bytes) {
   if (grpc::Status auth = Authenticate(context); !auth.ok()) {
     return Reply(context, "GetStatus", auth);
   }
+  v1::GetStatusRequest request;
+  if (grpc::Status s = ParseRequest(*raw, &request); !s.ok()) {
+    return Reply(context, "GetStatus", s);
+  }
+  v1::ServerStatus status;
+  v1::ServerStatus* response = &status;
   *response->mutable_mode() = ToProto(mode_->Get());
   response->set_batches_sent_real(static_cast<uint64_t>(
       metrics_->batches_sent(ServingMode::kReal).Value()));
@@ -89,6 +99,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatus(
   response->set_bytes_sent_synthetic(static_cast<uint64_t>(
       metrics_->bytes_sent(ServingMode::kSynthetic).Value()));
   if (fill_status_) fill_status_(response);
+  SerializeMessage(status, response_bytes);
   return Reply(context, "GetStatus", grpc::Status::OK);
 }
 

@@ -16,7 +16,12 @@
 
 namespace inputserve {
 
-class AdminServiceImpl final : public v1::AdminService::CallbackService {
+// Both methods are raw (ByteBuffer) so bad request bytes get
+// INVALID_ARGUMENT (after authentication) instead of gRPC's UNIMPLEMENTED.
+class AdminServiceImpl final
+    : public v1::AdminService::WithRawCallbackMethod_SetMode<
+          v1::AdminService::WithRawCallbackMethod_GetStatus<
+              v1::AdminService::CallbackService>> {
  public:
   // Fills the parts of ServerStatus only the server knows (streams, queue).
   using StatusFiller = std::function<void(v1::ServerStatus*)>;
@@ -25,11 +30,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                    ServerMetrics* metrics, StatusFiller fill_status);
 
   grpc::ServerUnaryReactor* SetMode(grpc::CallbackServerContext* context,
-                                    const v1::SetModeRequest* request,
-                                    v1::ModeStatus* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
-                                      const v1::GetStatusRequest* request,
-                                      v1::ServerStatus* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
   grpc::Status Authenticate(grpc::CallbackServerContext* context) const;

@@ -203,7 +203,7 @@ class InputServiceImpl::BatchStream
 // One WatchMode call: the current mode at once, then every change. Sends
 // nothing while nothing changes.
 class InputServiceImpl::ModeWatch
-    : public grpc::ServerWriteReactor<v1::ModeStatus> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit ModeWatch(InputServiceImpl* service) : service_(service) {}
 
@@ -253,7 +253,8 @@ class InputServiceImpl::ModeWatch
   }
 
   void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    message_ = ToProto(latest_);
+    message_.Clear();
+    SerializeMessage(ToProto(latest_), &message_);
     sent_generation_ = latest_.generation;
     writing_ = true;
     StartWrite(&message_);
@@ -271,7 +272,7 @@ class InputServiceImpl::ModeWatch
   absl::Mutex mu_;
   ModeState latest_ ABSL_GUARDED_BY(mu_){ServingMode::kReal, 0, 0};
   uint64_t sent_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  v1::ModeStatus message_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer message_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -289,9 +290,14 @@ InputServiceImpl::InputServiceImpl(Pipeline* pipeline, ModeController* mode,
 InputServiceImpl::~InputServiceImpl() = default;
 
 grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
-    grpc::CallbackServerContext* context,
-    const v1::GetDatasetInfoRequest* /*request*/, v1::DatasetInfo* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::GetDatasetInfoRequest parsed;
+  if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
   {
     absl::MutexLock lock(&mu_);
     if (draining_) {
@@ -299,8 +305,9 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
       return reactor;
     }
   }
-  *response = options_.info;
-  *response->mutable_mode() = ToProto(mode_->Get());
+  v1::DatasetInfo info = options_.info;
+  *info.mutable_mode() = ToProto(mode_->Get());
+  SerializeMessage(info, response);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -308,16 +315,10 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
     grpc::CallbackServerContext* /*context*/,
     const grpc::ByteBuffer* request) {
-  // The raw method hands over the request bytes; parse them here.
   v1::StreamBatchesRequest parsed;
-  grpc::ByteBuffer copy(*request);
-  grpc::Status parse = grpc::SerializationTraits<v1::StreamBatchesRequest>::
-      Deserialize(&copy, &parsed);
-  if (!parse.ok()) {
+  if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     metrics_->stream_errors("invalid_argument").Increment();
-    return new RejectedStream<grpc::ByteBuffer>(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "StreamBatchesRequest: cannot parse request bytes"));
+    return new RejectedStream<grpc::ByteBuffer>(s);
   }
   if (parsed.consumer_id().size() > kMaxConsumerIdBytes) {
     metrics_->stream_errors("invalid_argument").Increment();
@@ -347,13 +348,16 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
   return stream;
 }
 
-grpc::ServerWriteReactor<v1::ModeStatus>* InputServiceImpl::WatchMode(
-    grpc::CallbackServerContext* /*context*/,
-    const v1::WatchModeRequest* /*request*/) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::WatchMode(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+  v1::WatchModeRequest parsed;
+  if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
+    return new RejectedStream<grpc::ByteBuffer>(s);
+  }
   ModeWatch* watch;
   {
     absl::MutexLock lock(&mu_);
-    if (draining_) return new RejectedStream<v1::ModeStatus>(Draining());
+    if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
     watch = new ModeWatch(this);
     watches_.insert(watch);
   }

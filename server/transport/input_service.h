@@ -2,8 +2,8 @@
 // StreamBatches, WatchMode) over the pipeline, the mode controller and the
 // synthetic cache.
 //
-// StreamBatches is a raw (ByteBuffer) callback method so batches go out as
-// zero-copy slices (see wire.h). Each stream has one write in flight, which
+// Methods are raw (ByteBuffer) callback methods: batches go out as zero-copy
+// slices (see wire.h), and bad request bytes get INVALID_ARGUMENT. Each stream has one write in flight, which
 // gives backpressure for free. In REAL mode each batch goes to exactly one
 // stream; a batch whose write fails goes back to the front of the queue for
 // the next stream. This class is thread-safe.
@@ -27,8 +27,10 @@
 namespace inputserve {
 
 class InputServiceImpl final
-    : public v1::InputService::WithRawCallbackMethod_StreamBatches<
-          v1::InputService::CallbackService> {
+    : public v1::InputService::WithRawCallbackMethod_GetDatasetInfo<
+          v1::InputService::WithRawCallbackMethod_StreamBatches<
+              v1::InputService::WithRawCallbackMethod_WatchMode<
+                  v1::InputService::CallbackService>>> {
  public:
   struct Options {
     size_t chunk_bytes = 1 << 20;
@@ -43,16 +45,16 @@ class InputServiceImpl final
                    Options options);
   ~InputServiceImpl() override;
 
-  grpc::ServerUnaryReactor* GetDatasetInfo(
-      grpc::CallbackServerContext* context,
-      const v1::GetDatasetInfoRequest* request,
-      v1::DatasetInfo* response) override;
+  // All three methods are raw (see ParseRequest in wire.h).
+  grpc::ServerUnaryReactor* GetDatasetInfo(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamBatches(
       grpc::CallbackServerContext* context,
       const grpc::ByteBuffer* request) override;
-  grpc::ServerWriteReactor<v1::ModeStatus>* WatchMode(
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchMode(
       grpc::CallbackServerContext* context,
-      const v1::WatchModeRequest* request) override;
+      const grpc::ByteBuffer* request) override;
 
   // Refuses new calls with UNAVAILABLE and ends every open stream with
   // UNAVAILABLE after the batch it is writing.

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/slice.h"
 
 namespace inputserve {
@@ -108,6 +110,27 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
+}
+
+grpc::Status ParseRequest(const grpc::ByteBuffer& raw,
+                          google::protobuf::Message* message) {
+  grpc::ByteBuffer copy(raw);  // Shares the slices; the reader consumes it.
+  grpc::Status status =
+      grpc::GenericDeserialize<grpc::ProtoBufferReader,
+                               google::protobuf::Message>(&copy, message);
+  if (!status.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat(message->GetDescriptor()->name(),
+                                     ": cannot parse request bytes"));
+  }
+  return grpc::Status::OK;
+}
+
+void SerializeMessage(const google::protobuf::Message& message,
+                      grpc::ByteBuffer* out) {
+  bool own_buffer = false;
+  grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::Message>(
+      message, out, &own_buffer);
 }
 
 const char* StatusCodeName(grpc::StatusCode code) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "inputserve/v1/common.pb.h"
@@ -47,6 +48,14 @@ v1::DType ToProto(DType dtype);
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Every method is registered raw (ByteBuffer in, ByteBuffer out) so request
+// bytes that do not parse get INVALID_ARGUMENT from us rather than gRPC's
+// bare UNIMPLEMENTED. ParseRequest names the message type in the error.
+grpc::Status ParseRequest(const grpc::ByteBuffer& raw,
+                          google::protobuf::Message* message);
+void SerializeMessage(const google::protobuf::Message& message,
+                      grpc::ByteBuffer* out);
 // "UNAUTHENTICATED", "OK", ... for metrics labels and logs.
 const char* StatusCodeName(grpc::StatusCode code);
 

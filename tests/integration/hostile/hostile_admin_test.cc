@@ -96,14 +96,17 @@ std::vector<AdminCase> Cases() {
        invalid, "got -1"},
       {"mode_int32_max", kSetMode, SetModeRequest(2147483647),
        Auth("Bearer " + token), invalid, "got 2147483647"},
-      // As on the data port: gRPC's callback API answers UNIMPLEMENTED (no
-      // message) to request bytes that do not parse; SPEC wants
-      // INVALID_ARGUMENT. See the report.
+      // Request bytes that do not parse: INVALID_ARGUMENT naming the
+      // message (the methods are raw, so the server parses them itself).
       {"garbage_set_mode", kSetMode,
        std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11),
-       Auth("Bearer " + token), grpc::StatusCode::UNIMPLEMENTED, ""},
+       Auth("Bearer " + token), invalid, "SetModeRequest: cannot parse"},
       {"garbage_get_status", kGetStatus, std::string("\x0a\x05\x01", 3),
-       Auth("Bearer " + token), grpc::StatusCode::UNIMPLEMENTED, ""},
+       Auth("Bearer " + token), invalid, "GetStatusRequest: cannot parse"},
+      // Authentication comes first: garbage without a token learns nothing.
+      {"garbage_set_mode_no_token", kSetMode,
+       std::string("\xff\xff\xff", 3), {},
+       grpc::StatusCode::UNAUTHENTICATED, ""},
       {"data_method_on_admin_port", "/inputserve.v1.InputService/StreamBatches",
        "", Auth("Bearer " + token), grpc::StatusCode::UNIMPLEMENTED, ""},
       // The scheme is case-insensitive (RFC 7235) and whitespace around the
