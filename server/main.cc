@@ -56,8 +56,10 @@ ABSL_FLAG(int64_t, chunk_bytes, 1 << 20,
 ABSL_FLAG(int, max_streams, 64,
           "Concurrent StreamBatches calls; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(std::string, admin_token_file, "",
-          "File whose first line is the admin bearer token. Required when "
-          "the admin service is enabled (unless --admin_insecure_no_auth).");
+          "File whose first line is the admin bearer token; re-read within "
+          "a second when it changes (rotation needs no restart). Required "
+          "when the admin service is enabled (unless "
+          "--admin_insecure_no_auth).");
 ABSL_FLAG(bool, admin_insecure_no_auth, false,
           "Run the admin service without authentication (tests only).");
 ABSL_FLAG(std::string, tls_cert_file, "",
