@@ -8,8 +8,11 @@
 namespace inputserve::client_internal {
 
 absl::StatusOr<std::unique_ptr<BatchQueue>> BatchQueue::Create(
-    int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free) {
-  std::unique_ptr<BatchQueue> queue(new BatchQueue(std::move(free)));
+    int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free,
+    int max_ahead) {
+  const size_t ahead = max_ahead <= 0 ? static_cast<size_t>(num_slots)
+                                      : static_cast<size_t>(max_ahead);
+  std::unique_ptr<BatchQueue> queue(new BatchQueue(std::move(free), ahead));
   // Empty payloads are legal in principle; allocate at least one byte so a
   // slot always has a distinct pointer.
   const size_t bytes = slot_bytes == 0 ? 1 : slot_bytes;
@@ -38,18 +41,28 @@ Slot* BatchQueue::AcquireFree() {
   const uint64_t me = next_waiter_++;
   waiters_.push_back(me);
   auto my_turn = [this, me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !accepting_ || (!free_slots_.empty() && waiters_.front() == me);
+    return !accepting_ ||
+           (!free_slots_.empty() && ready_.size() + filling_ < max_ahead_ &&
+            waiters_.front() == me);
   };
   mu_.Await(absl::Condition(&my_turn));
   waiters_.erase(std::find(waiters_.begin(), waiters_.end(), me));
   if (!accepting_) return nullptr;
   Slot* slot = free_slots_.back();
   free_slots_.pop_back();
+  ++filling_;
   return slot;
+}
+
+void BatchQueue::Abandon(Slot* slot) {
+  absl::MutexLock lock(&mu_);
+  --filling_;
+  free_slots_.push_back(slot);
 }
 
 void BatchQueue::PushReady(Slot* slot) {
   absl::MutexLock lock(&mu_);
+  --filling_;
   if (accepting_) {
     ready_.push_back(slot);
   } else {

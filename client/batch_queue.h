@@ -35,10 +35,14 @@ class BatchQueue {
 
   // Allocates `num_slots` buffers of `slot_bytes` with `alloc` (plain or
   // pinned host memory); they are returned through `free` on destruction.
+  // At most `max_ahead` slots are ready or being filled at once (the
+  // prefetch depth); the rest belong to the reader. 0 = no limit beyond
+  // num_slots.
   static absl::StatusOr<std::unique_ptr<BatchQueue>> Create(int num_slots,
                                                             size_t slot_bytes,
                                                             AllocFn alloc,
-                                                            FreeFn free);
+                                                            FreeFn free,
+                                                            int max_ahead = 0);
   ~BatchQueue();
 
   // Blocks until a free slot exists; nullptr once the queue stops accepting
@@ -48,9 +52,11 @@ class BatchQueue {
   Slot* AcquireFree();
   // Hands a filled slot to readers; dropped (freed) if not accepting.
   void PushReady(Slot* slot);
+  // Returns a slot from AcquireFree that will not be filled (stream error).
+  void Abandon(Slot* slot);
   // Oldest ready slot, or nullptr after `timeout`.
   Slot* PopReady(absl::Duration timeout);
-  // Returns a slot (filled or abandoned) to the free pool.
+  // Returns a slot taken by PopReady to the free pool.
   void Release(Slot* slot);
   // While not accepting, AcquireFree returns nullptr and PushReady drops.
   void SetAccepting(bool accepting);
@@ -60,13 +66,16 @@ class BatchQueue {
   size_t ready_count() const;
 
  private:
-  BatchQueue(FreeFn free) : free_(std::move(free)) {}
+  BatchQueue(FreeFn free, size_t max_ahead)
+      : free_(std::move(free)), max_ahead_(max_ahead) {}
 
   FreeFn free_;
+  const size_t max_ahead_;
   std::vector<std::unique_ptr<Slot>> slots_;  // Owns every slot.
   mutable absl::Mutex mu_;
   std::vector<Slot*> free_slots_ ABSL_GUARDED_BY(mu_);
   std::deque<Slot*> ready_ ABSL_GUARDED_BY(mu_);
+  size_t filling_ ABSL_GUARDED_BY(mu_) = 0;  // Acquired, not yet pushed.
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   std::deque<uint64_t> waiters_ ABSL_GUARDED_BY(mu_);  // AcquireFree order.
   uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;

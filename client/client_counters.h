@@ -19,6 +19,9 @@ struct ClientCounters {
   std::atomic<uint64_t> stream_errors{0};
   std::atomic<int64_t> wait_nanos{0};
   std::atomic<int64_t> first_batch_nanos{-1};
+  // Sum of the ready-slot counts Next() found, and how many times it looked.
+  std::atomic<uint64_t> ready_seen_sum{0};
+  std::atomic<uint64_t> ready_seen_count{0};
   std::atomic<uint64_t> mode_generation{0};
   std::atomic<int> mode{0};  // BatchMode as int.
 

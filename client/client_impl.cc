@@ -56,11 +56,13 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   client->backend_ = *std::move(backend);
   DeviceBackend* raw_backend = client->backend_.get();
   // One slot more than the prefetch depth: the caller holds one while up to
-  // prefetch_batches are received ahead.
+  // prefetch_batches are received ahead (never more, so the depth reported
+  // in stats() is the real bound).
   absl::StatusOr<std::unique_ptr<BatchQueue>> queue = BatchQueue::Create(
       opts.prefetch_batches + 1, client->layout_->payload_bytes(),
       [raw_backend](size_t n) { return raw_backend->AllocateHost(n); },
-      [raw_backend](void* p) { raw_backend->FreeHost(p); });
+      [raw_backend](void* p) { raw_backend->FreeHost(p); },
+      opts.prefetch_batches);
   if (!queue.ok()) return queue.status();
   client->queue_ = *std::move(queue);
 
@@ -185,6 +187,8 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
     current_ = nullptr;
   }
   const absl::Time start = absl::Now();
+  counters_.Add(counters_.ready_seen_sum, queue_->ready_count());
+  counters_.Add(counters_.ready_seen_count);
   while (true) {
     Slot* slot = queue_->PopReady(options_.unavailable_timeout);
     if (slot == nullptr) {
@@ -308,6 +312,12 @@ ClientStats ClientImpl::stats() const {
   const int64_t first =
       counters_.first_batch_nanos.load(std::memory_order_relaxed);
   s.time_to_first_batch_seconds = first < 0 ? -1.0 : first * 1e-9;
+  s.prefetch_depth = options_.prefetch_batches;
+  s.prefetch_ready = queue_ != nullptr ? queue_->ready_count() : 0;
+  const uint64_t looks = load(counters_.ready_seen_count);
+  s.prefetch_occupancy =
+      looks == 0 ? 0.0
+                 : static_cast<double>(load(counters_.ready_seen_sum)) / looks;
   s.mode_generation = load(counters_.mode_generation);
   s.mode =
       static_cast<BatchMode>(counters_.mode.load(std::memory_order_relaxed));

@@ -121,7 +121,7 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
       *delivered = true;
     }
   }
-  if (slot != nullptr) shared_.queue->Release(slot);
+  if (slot != nullptr) shared_.queue->Abandon(slot);
   if (!error.ok()) {
     // Our side gives up on this call: cancel so Finish() does not wait for
     // the server to finish a stream we no longer read.

@@ -65,16 +65,24 @@ struct Batch {
 
 // Counters a trainer or test reads to see where time and bytes went.
 struct ClientStats {
-  uint64_t batches = 0;             // Returned by Next().
-  uint64_t batches_received = 0;    // Arrived over the network.
-  uint64_t bytes_received = 0;      // Payload bytes over the network.
-  uint64_t cache_hits = 0;          // Next() served from the synthetic cache.
-  uint64_t synthetic_uploads = 0;   // Times the synthetic batch was cached.
-  uint64_t reconnects = 0;          // Streams re-opened after a failure.
-  uint64_t stream_errors = 0;       // Streams that ended with an error.
-  double wait_seconds = 0;          // Time Next() spent waiting for data.
+  uint64_t batches = 0;            // Returned by Next().
+  uint64_t batches_received = 0;   // Arrived over the network.
+  uint64_t bytes_received = 0;     // Payload bytes over the network.
+  uint64_t cache_hits = 0;         // Next() served from the synthetic cache.
+  uint64_t synthetic_uploads = 0;  // Times the synthetic batch was cached.
+  uint64_t reconnects = 0;         // Streams re-opened after a failure.
+  uint64_t stream_errors = 0;      // Streams that ended with an error.
+  double wait_seconds = 0;         // Time Next() spent waiting for data.
   double time_to_first_batch_seconds = -1;  // From Create() to first batch.
-  uint64_t mode_generation = 0;     // Last mode generation seen.
+  // Prefetch: how many received batches may wait ahead of Next()
+  // (ClientOptions::prefetch_batches), how many wait now, and how many
+  // waited on average when Next() asked for a network batch. An occupancy
+  // near 0 means the trainer waits for input; near the depth, the input is
+  // ahead of the trainer.
+  int prefetch_depth = 0;
+  uint64_t prefetch_ready = 0;
+  double prefetch_occupancy = 0;
+  uint64_t mode_generation = 0;  // Last mode generation seen.
   BatchMode mode = BatchMode::kReal;
 };
 

@@ -75,6 +75,40 @@ TEST(BatchQueueTest, NotAcceptingWakesAcquirersAndDrops) {
   EXPECT_NE(queue->AcquireFree(), nullptr);
 }
 
+TEST(BatchQueueTest, AtMostMaxAheadSlotsAreReadyOrFilling) {
+  auto queue = BatchQueue::Create(
+      3, 64, [](size_t n) -> absl::StatusOr<void*> { return std::malloc(n); },
+      [](void* p) { std::free(p); }, /*max_ahead=*/2);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+  BatchQueue& q = **queue;
+  Slot* a = q.AcquireFree();
+  Slot* b = q.AcquireFree();
+  q.PushReady(a);
+  // One ready, one filling: a third acquirer waits although a slot is free.
+  absl::Notification got;
+  Slot* c = nullptr;
+  std::thread t([&] {
+    c = q.AcquireFree();
+    got.Notify();
+  });
+  EXPECT_FALSE(got.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  // An abandoned fill frees a place ahead.
+  q.Abandon(b);
+  ASSERT_TRUE(got.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  t.join();
+  ASSERT_NE(c, nullptr);
+  q.PushReady(c);
+  EXPECT_EQ(q.ready_count(), 2u);
+  // The reader takes one: that slot is its own, so one more may be filled.
+  Slot* held = q.PopReady(absl::Seconds(1));
+  ASSERT_NE(held, nullptr);
+  Slot* d = q.AcquireFree();
+  ASSERT_NE(d, nullptr);
+  q.PushReady(d);
+  q.Release(held);
+  EXPECT_EQ(q.ready_count(), 2u);
+}
+
 TEST(BatchQueueTest, AllocationFailureIsReported) {
   int calls = 0;
   auto queue = BatchQueue::Create(

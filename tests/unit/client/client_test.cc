@@ -99,6 +99,38 @@ TEST(ClientTest, UnsplitHostBatchesMatchTheServer) {
   EXPECT_EQ(s.cache_hits, 0u);
 }
 
+TEST(ClientTest, ReportsPrefetchDepthOccupancyAndTimeToFirstBatch) {
+  auto fake = StartFake();
+  ClientOptions o = FastOptions({fake->target()});
+  o.prefetch_batches = 3;
+  const absl::Time before = absl::Now();
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ClientStats s = (*client)->stats();
+  EXPECT_EQ(s.prefetch_depth, 3);
+  EXPECT_LT(s.time_to_first_batch_seconds, 0);  // Nothing returned yet.
+  // Nobody calls Next(): the streams fill the prefetch to its depth and no
+  // further, although the caller's slot is free too.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((*client)->stats().prefetch_ready < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ((*client)->stats().prefetch_ready, 3u);
+  ASSERT_TRUE((*client)->Next().ok());
+  const absl::Duration elapsed = absl::Now() - before;
+  s = (*client)->stats();
+  EXPECT_DOUBLE_EQ(s.prefetch_occupancy, 3.0);  // The one Next() saw 3.
+  EXPECT_GT(s.time_to_first_batch_seconds, 0);
+  EXPECT_LE(s.time_to_first_batch_seconds, absl::ToDoubleSeconds(elapsed));
+  const double first = s.time_to_first_batch_seconds;
+  ASSERT_TRUE((*client)->Next().ok());
+  s = (*client)->stats();
+  EXPECT_EQ(s.time_to_first_batch_seconds, first);  // Set once.
+  EXPECT_GE(s.prefetch_occupancy, 0.0);
+  EXPECT_LE(s.prefetch_occupancy, 3.0);
+}
+
 TEST(ClientTest, SplitsTheBatchOverHostDevices) {
   auto fake = StartFake();
   ClientOptions o = FastOptions({fake->target()});
