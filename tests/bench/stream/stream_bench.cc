@@ -1,0 +1,432 @@
+// inputserve-bench-stream: how close inputserve's batch stream comes to the
+// wire it runs on. For batch payloads of 64 KiB, 1 MiB, 8 MiB and 38.5 MB
+// (ImageNet, 256 x 224x224x3 uint8 + 256 int32 labels) it measures, side by
+// side in one run:
+//
+//   raw    the same bytes over one plain loopback TCP connection between two
+//          threads, one write() per batch, read straight into rotating
+//          destination buffers: the limit of this path (raw_tcp.h);
+//   real   inputserve REAL mode: the client library (Client::Next) against
+//          the real server data plane in this process (InputServiceImpl,
+//          zero-copy EncodeBatch, gRPC callback server) fed from a pool of
+//          payloads built before timing starts (pool_server.h);
+//   synth  SYNTHETIC mode with ClientOptions::cache_synthetic = false: the
+//          server streams its one cached, pre-encoded batch to the client.
+//
+// Why the pool and not --dataset=synthetic in real mode: the synthetic source
+// fills every batch with fresh random bytes, which at 38.5 MB a batch costs
+// a core about as much as the transport does, on a 2-core machine. That is
+// source work, not transport. The pool makes the server's per-batch work
+// exactly what the transport does (encode slices over an existing buffer,
+// send), and the buffers are distinct, touched, non-zero memory, so the
+// kernel copies real data. Server and client share this process as raw's two
+// threads do; all three paths compete for the same cores.
+//
+// It also measures the synthetic-mode cost after the client caches: ns per
+// Next() and wire bytes per step (client bytes_received and the server's
+// inputserve_bytes_sent_total, before and after N calls; must be 0).
+//
+// Each case runs --runs times in interleaved order (raw, real, synth, raw,
+// ...) and the table shows medians. The last line is
+//   RESULT stream_ratio_1MiB=<x> stream_ratio_38MB=<x> synthetic_next_ns=<x>
+//          synthetic_bytes_per_step=<x>
+// where stream_ratio is REAL-mode GB/s over raw TCP GB/s. Exit status 1 when
+// a received batch is wrong or synthetic steps move bytes; never for speed.
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "inputserve/client.h"
+#include "tests/bench/stream/pool_server.h"
+#include "tests/bench/stream/raw_tcp.h"
+
+ABSL_FLAG(std::string, sizes, "64KiB,1MiB,8MiB,38.5MB",
+          "Batch payloads to measure (any of 64KiB,1MiB,8MiB,38.5MB).");
+ABSL_FLAG(std::string, paths, "raw,real,synth", "Paths to measure.");
+ABSL_FLAG(int64_t, bytes_per_case, int64_t{1} << 30,
+          "Payload bytes timed per case (at least --min_batches batches).");
+ABSL_FLAG(int, min_batches, 8, "Fewest timed batches per case.");
+ABSL_FLAG(int, warmup, 3, "Untimed batches before each timed span.");
+ABSL_FLAG(int, runs, 3, "Repetitions of every case; the table shows medians.");
+ABSL_FLAG(int64_t, chunk_bytes, 1 << 20, "Server --chunk_bytes.");
+ABSL_FLAG(int, connections, 1, "ClientOptions::connections_per_target.");
+ABSL_FLAG(int, prefetch, 2, "ClientOptions::prefetch_batches.");
+ABSL_FLAG(int64_t, next_calls, 10000000,
+          "Cached synthetic Next() calls to time.");
+ABSL_FLAG(std::string, server_args, "",
+          "Extra gRPC server channel args for tuning runs: name=int,...");
+
+namespace inputserve::bench {
+namespace {
+
+struct SizeCase {
+  const char* name;
+  int batch_size;
+  int height;
+  int width;
+};
+
+// batch * (H*W*3 + 4) = exactly 64 KiB, 1 MiB, 8 MiB; then ImageNet.
+constexpr SizeCase kSizes[] = {
+    {"64KiB", 16, 31, 44},
+    {"1MiB", 64, 60, 91},
+    {"8MiB", 128, 127, 172},
+    {"38.5MB", 256, 224, 224},
+};
+
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct Measure {
+  double seconds = 0;
+  double cpu_seconds = 0;
+  uint64_t batches = 0;
+  size_t payload = 0;
+  double gbps() const { return batches * payload / seconds / 1e9; }
+  double batches_per_s() const { return batches / seconds; }
+  // CPU (all threads of the process) per payload byte.
+  double cpu_ns_per_kib() const {
+    return cpu_seconds * 1e9 / (batches * payload / 1024.0);
+  }
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int>>> ParseArgs(
+    const std::string& text) {
+  std::vector<std::pair<std::string, int>> out;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> kv = absl::StrSplit(item, '=');
+    int value;
+    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--server_args: '", item, "' is not name=int"));
+    }
+    out.emplace_back(kv[0], value);
+  }
+  return out;
+}
+
+ClientOptions BenchClientOptions(const std::string& target, bool cache) {
+  ClientOptions o;
+  o.targets = {target};
+  o.device_kind = DeviceKind::kHost;
+  o.prefetch_batches = absl::GetFlag(FLAGS_prefetch);
+  o.connections_per_target = absl::GetFlag(FLAGS_connections);
+  o.cache_synthetic = cache;
+  o.consumer_id = "bench-stream";
+  o.unavailable_timeout = absl::Seconds(60);
+  return o;
+}
+
+// Checks a received batch against the payload the server sent for it (the
+// first and last 4 KiB of the image and all labels: enough to catch
+// misplaced or stale chunks, cheap enough not to disturb the timing).
+absl::Status CheckBatch(const Batch& batch, const PoolServer& server,
+                        ServingMode mode) {
+  const PayloadBuffer& sent = mode == ServingMode::kSynthetic
+                                  ? server.synthetic_payload()
+                                  : server.payload_for(batch.sequence);
+  const TensorView* image = batch.devices[0].Find("image");
+  const TensorView* label = batch.devices[0].Find("label");
+  if (image == nullptr || label == nullptr ||
+      image->num_bytes + label->num_bytes != sent.size()) {
+    return absl::DataLossError("batch tensors do not match the server's");
+  }
+  const uint8_t* got = static_cast<const uint8_t*>(image->data);
+  const uint8_t* want = sent.data();
+  const size_t n = image->num_bytes;
+  const size_t k = std::min<size_t>(4096, n);
+  if (std::memcmp(got, want, k) != 0 ||
+      std::memcmp(got + n - k, want + n - k, k) != 0 ||
+      std::memcmp(label->data, want + n, label->num_bytes) != 0) {
+    return absl::DataLossError(absl::StrCat(
+        "batch ", batch.sequence, " differs from what the server sent"));
+  }
+  return absl::OkStatus();
+}
+
+// Streams warmup + timed batches through a fresh Client.
+absl::StatusOr<Measure> RunClient(PoolServer& server, ServingMode mode,
+                                  int warmup, int batches, ClientStats* stats) {
+  server.SetMode(mode);
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/false));
+  if (!client.ok()) return client.status();
+  Measure m;
+  m.payload = server.payload_bytes();
+  absl::Time start;
+  double cpu_start = 0;
+  for (int i = 0; i < warmup + batches; ++i) {
+    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    if (!batch.ok()) return batch.status();
+    if (i == 0 || i == warmup + batches - 1) {
+      if (absl::Status s = CheckBatch(**batch, server, mode); !s.ok()) return s;
+    }
+    if (i == warmup - 1) {
+      start = absl::Now();
+      cpu_start = CpuSeconds();
+    }
+  }
+  m.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  m.cpu_seconds = CpuSeconds() - cpu_start;
+  m.batches = static_cast<uint64_t>(batches);
+  *stats = (*client)->stats();
+  return m;
+}
+
+struct SyntheticNext {
+  double ns_per_call = 0;
+  double client_bytes_per_step = 0;
+  double server_bytes_per_step = 0;
+};
+
+absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
+                                               int64_t calls) {
+  server.SetMode(ServingMode::kSynthetic);
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/true));
+  if (!client.ok()) return client.status();
+  absl::StatusOr<const Batch*> first = (*client)->Next();
+  if (!first.ok()) return first.status();
+  if (!(*first)->from_cache) {
+    return absl::InternalError("synthetic batch was not cached");
+  }
+  // The client closed its data stream on caching; let the server see it.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (server.active_streams() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const uint64_t client_before = (*client)->stats().bytes_received;
+  const double server_before = server.bytes_sent();
+  const absl::Time start = absl::Now();
+  for (int64_t i = 0; i < calls; ++i) {
+    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    if (!batch.ok() || !(*batch)->from_cache) {
+      return absl::InternalError("cached Next() left the cache");
+    }
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  SyntheticNext out;
+  out.ns_per_call = seconds * 1e9 / calls;
+  out.client_bytes_per_step =
+      static_cast<double>((*client)->stats().bytes_received - client_before) /
+      calls;
+  out.server_bytes_per_step = (server.bytes_sent() - server_before) / calls;
+  return out;
+}
+
+int Main() {
+  const std::vector<std::string> sizes =
+      absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',', absl::SkipEmpty());
+  const std::vector<std::string> path_list =
+      absl::StrSplit(absl::GetFlag(FLAGS_paths), ',', absl::SkipEmpty());
+  auto wants = [&](const char* p) {
+    return std::find(path_list.begin(), path_list.end(), p) != path_list.end();
+  };
+  absl::StatusOr<std::vector<std::pair<std::string, int>>> server_args =
+      ParseArgs(absl::GetFlag(FLAGS_server_args));
+  if (!server_args.ok()) {
+    std::fprintf(stderr, "%s\n", server_args.status().ToString().c_str());
+    return 2;
+  }
+  const int runs = std::max(1, absl::GetFlag(FLAGS_runs));
+  const int warmup = std::max(1, absl::GetFlag(FLAGS_warmup));
+
+  std::printf(
+      "inputserve-bench-stream: chunk_bytes=%lld connections=%d prefetch=%d "
+      "runs=%d (medians)\n",
+      static_cast<long long>(absl::GetFlag(FLAGS_chunk_bytes)),
+      absl::GetFlag(FLAGS_connections), absl::GetFlag(FLAGS_prefetch), runs);
+  std::printf("%-7s %11s %-6s %8s %11s %7s %11s %10s %8s %9s\n", "size",
+              "payload_B", "path", "GB/s", "batches/s", "vs_raw", "cpu_ns/KiB",
+              "cpu_vs_raw", "ttfb_ms", "occupancy");
+  std::map<std::string, double> real_ratio;
+  std::map<std::string, double> synth_ratio;
+  for (const std::string& name : sizes) {
+    const SizeCase* size = nullptr;
+    for (const SizeCase& c : kSizes) {
+      if (name == c.name) size = &c;
+    }
+    if (size == nullptr) {
+      std::fprintf(stderr, "--sizes: unknown size '%s'\n", name.c_str());
+      return 2;
+    }
+    PoolServerOptions so;
+    so.batch_size = size->batch_size;
+    so.height = size->height;
+    so.width = size->width;
+    so.chunk_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_bytes));
+    so.channel_args = *server_args;
+    absl::StatusOr<std::unique_ptr<PoolServer>> server = PoolServer::Create(so);
+    if (!server.ok()) {
+      std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
+      return 1;
+    }
+    PoolServer& srv = **server;
+    const size_t payload = srv.payload_bytes();
+    const int batches = static_cast<int>(std::max<int64_t>(
+        absl::GetFlag(FLAGS_min_batches),
+        absl::GetFlag(FLAGS_bytes_per_case) / static_cast<int64_t>(payload)));
+    std::vector<const uint8_t*> pool;
+    for (int i = 0; i < so.pool_size; ++i) {
+      pool.push_back(srv.payload_for(1 + i).data());
+    }
+
+    std::map<std::string, std::vector<Measure>> results;
+    std::map<std::string, std::vector<ClientStats>> stats;
+    for (int r = 0; r < runs; ++r) {
+      if (wants("raw")) {
+        absl::StatusOr<RawTcpRun> raw =
+            RunRawTcp(pool, payload, warmup, batches);
+        if (!raw.ok()) {
+          std::fprintf(stderr, "raw: %s\n", raw.status().ToString().c_str());
+          return 1;
+        }
+        results["raw"].push_back(
+            Measure{raw->seconds, raw->cpu_seconds, raw->batches, payload});
+      }
+      for (const auto& [path, mode] :
+           {std::pair<const char*, ServingMode>{"real", ServingMode::kReal},
+            {"synth", ServingMode::kSynthetic}}) {
+        if (!wants(path)) continue;
+        ClientStats s;
+        absl::StatusOr<Measure> m = RunClient(srv, mode, warmup, batches, &s);
+        if (!m.ok()) {
+          std::fprintf(stderr, "%s %s: %s\n", name.c_str(), path,
+                       m.status().ToString().c_str());
+          return 1;
+        }
+        results[path].push_back(*m);
+        stats[path].push_back(s);
+      }
+    }
+    auto median_of = [&](const std::string& path, auto field) {
+      std::vector<double> v;
+      for (const Measure& m : results[path]) v.push_back(field(m));
+      return Median(v);
+    };
+    const double raw_gbps =
+        median_of("raw", [](const Measure& m) { return m.gbps(); });
+    const double raw_cpu =
+        median_of("raw", [](const Measure& m) { return m.cpu_ns_per_kib(); });
+    for (const char* path : {"raw", "real", "synth"}) {
+      if (results[path].empty()) continue;
+      const double gbps =
+          median_of(path, [](const Measure& m) { return m.gbps(); });
+      const double bps =
+          median_of(path, [](const Measure& m) { return m.batches_per_s(); });
+      const double cpu =
+          median_of(path, [](const Measure& m) { return m.cpu_ns_per_kib(); });
+      const double ratio = raw_gbps > 0 ? gbps / raw_gbps : 0;
+      std::string ttfb = "-";
+      std::string occupancy = "-";
+      if (!stats[path].empty()) {
+        std::vector<double> t;
+        std::vector<double> o;
+        for (const ClientStats& s : stats[path]) {
+          t.push_back(s.time_to_first_batch_seconds * 1e3);
+          o.push_back(s.prefetch_occupancy);
+        }
+        ttfb = absl::StrFormat("%.1f", Median(t));
+        occupancy = absl::StrFormat("%.2f/%d", Median(o),
+                                    stats[path].front().prefetch_depth);
+      }
+      // raw's CPU per byte over this path's: the throughput ratio to expect
+      // where every core is busy (as on a shared 2-core machine), less
+      // noisy than wall-clock ratios there.
+      const double cpu_ratio = cpu > 0 && raw_cpu > 0 ? raw_cpu / cpu : 0;
+      std::printf("%-7s %11zu %-6s %8.3f %11.1f %7.3f %11.1f %10.3f %8s %9s\n",
+                  name.c_str(), payload, path, gbps, bps, ratio, cpu, cpu_ratio,
+                  ttfb.c_str(), occupancy.c_str());
+      if (std::string(path) == "real") real_ratio[name] = ratio;
+      if (std::string(path) == "synth") synth_ratio[name] = ratio;
+    }
+    std::fflush(stdout);
+  }
+
+  // Cached synthetic Next(): on a 1 MiB server (the batch size does not
+  // matter once cached; the cost is one atomic load and two counters).
+  PoolServerOptions so;
+  so.batch_size = kSizes[1].batch_size;
+  so.height = kSizes[1].height;
+  so.width = kSizes[1].width;
+  so.channel_args = *server_args;
+  absl::StatusOr<std::unique_ptr<PoolServer>> server = PoolServer::Create(so);
+  if (!server.ok()) {
+    std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<double> ns;
+  SyntheticNext worst;
+  for (int r = 0; r < runs; ++r) {
+    absl::StatusOr<SyntheticNext> s =
+        RunSyntheticNext(**server, absl::GetFlag(FLAGS_next_calls));
+    if (!s.ok()) {
+      std::fprintf(stderr, "synthetic next: %s\n",
+                   s.status().ToString().c_str());
+      return 1;
+    }
+    ns.push_back(s->ns_per_call);
+    worst.client_bytes_per_step =
+        std::max(worst.client_bytes_per_step, s->client_bytes_per_step);
+    worst.server_bytes_per_step =
+        std::max(worst.server_bytes_per_step, s->server_bytes_per_step);
+  }
+  const double bytes_per_step =
+      worst.client_bytes_per_step + worst.server_bytes_per_step;
+  std::printf(
+      "cached synthetic Next(): %.2f ns/call (median of %d x %lld calls); "
+      "bytes per step: client %.3f + server %.3f\n",
+      Median(ns), runs, static_cast<long long>(absl::GetFlag(FLAGS_next_calls)),
+      worst.client_bytes_per_step, worst.server_bytes_per_step);
+
+  auto ratio_text = [](const std::map<std::string, double>& m,
+                       const char* key) {
+    auto it = m.find(key);
+    return it == m.end() ? std::string("n/a")
+                         : absl::StrFormat("%.3f", it->second);
+  };
+  std::string synth_line = "synthetic-stream ratios:";
+  for (const auto& [k, v] : synth_ratio) {
+    absl::StrAppend(&synth_line, absl::StrFormat(" %s=%.3f", k, v));
+  }
+  std::printf("%s\n", synth_line.c_str());
+  std::printf(
+      "RESULT stream_ratio_1MiB=%s stream_ratio_38MB=%s "
+      "synthetic_next_ns=%.2f synthetic_bytes_per_step=%g\n",
+      ratio_text(real_ratio, "1MiB").c_str(),
+      ratio_text(real_ratio, "38.5MB").c_str(), Median(ns), bytes_per_step);
+  return bytes_per_step == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace inputserve::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return inputserve::bench::Main();
+}
