@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
                                  client->health_.get()};
   ChannelSettings data_settings = settings;
   data_settings.dedicated = true;
+  data_settings.bulk_data = true;
   for (size_t i = 0; i < num_targets; ++i) {
     for (int c = 0; c < opts.connections_per_target; ++c) {
       BatchStreamConfig config;

@@ -86,6 +86,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(
     // therefore one TCP connection.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   }
+  if (settings.bulk_data) {
+    // A fixed 16 MiB stream window instead of BDP probing (64 KiB initial
+    // window grown by PING round trips): fewer WINDOW_UPDATE/PING frames and
+    // fewer stalls of the sender. inputserve-bench-stream --paths=raw,real,
+    // with and without these two args interleaved, 3 rounds of 3-run
+    // medians (2 shared cores, load ~3), median round: REAL mode CPU per
+    // payload KiB 968 -> 637 ns (1 MiB batches), 747 -> 515 (8 MiB),
+    // 886 -> 452 (38.5 MB); GB/s ratio to raw TCP 0.39 -> 0.45, 0.77 -> 0.84,
+    // 0.53 -> 0.89. In an earlier sweep a 4 MiB window, BDP off alone, and a
+    // 16 MiB max frame size on top each cost more CPU, so none is set.
+    // Cost: while the prefetch is full, gRPC may buffer up to 16 MiB more
+    // per data stream than with the default window.
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 20);
+  }
   return grpc::CreateCustomChannel(target, credentials, args);
 }
 

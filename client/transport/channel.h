@@ -21,6 +21,9 @@ struct ChannelSettings {
   // A channel of its own (own TCP connection), not shared with other
   // channels to the same target.
   bool dedicated = false;
+  // Carries batch data (large server streams): flow control tuned for
+  // throughput (see channel.cc). Off for control and admin channels.
+  bool bulk_data = false;
   // gRPC's own backoff between connection attempts (by default 1 s growing
   // to 120 s). The client's retry backoff cannot reconnect sooner than this,
   // so it is bounded by the same values: a replica that comes back after a
