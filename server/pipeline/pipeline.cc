@@ -105,6 +105,9 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
       "image", DType::kUint8, {b, shape_.height, shape_.width, shape_.channels}});
   layouts_.push_back(TensorLayout{"label", DType::kInt32, {b}});
   for (const TensorLayout& t : layouts_) payload_bytes_ += t.num_bytes();
+  // Enough idle buffers for a full queue plus those still being sent.
+  payloads_ = PayloadPool::Create(payload_bytes_,
+                                  static_cast<size_t>(options_.prefetch_batches) + 4);
 }
 
 void Pipeline::Start() {
@@ -182,8 +185,7 @@ absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
   const absl::Time start = absl::Now();
   const size_t b = options_.batch_size;
   const size_t image_bytes = shape_.image_bytes();
-  std::shared_ptr<PayloadBuffer> payload =
-      PayloadBuffer::Allocate(payload_bytes_);
+  std::shared_ptr<PayloadBuffer> payload = payloads_->Acquire();
   // Labels follow the images in the payload and need not be 4-byte aligned,
   // so they are decoded into an aligned array and copied in at the end.
   std::vector<int32_t> labels(b);

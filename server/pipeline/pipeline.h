@@ -61,6 +61,8 @@ class Pipeline {
   // Tensors of every batch: image [B,H,W,C] uint8, then label [B] int32.
   const std::vector<TensorLayout>& layouts() const { return layouts_; }
   size_t payload_bytes() const { return payload_bytes_; }
+  // Payload buffers allocated so far; flat in steady state (they recycle).
+  uint64_t payload_allocations() const { return payloads_->allocations(); }
 
   // The first batch the pipeline built (shared with the queue, not taken from
   // it). Waits up to `timeout`; the pipeline's error if it failed first.
@@ -105,6 +107,7 @@ class Pipeline {
   std::vector<TensorLayout> layouts_;
   size_t payload_bytes_ = 0;
   PrefetchQueue queue_;
+  std::shared_ptr<PayloadPool> payloads_;
   std::unique_ptr<Skips> skips_;
 
   // Builder-thread state.

@@ -105,3 +105,39 @@ TEST(PrefetchQueueTest, CloseWakesEveryone) {
 
 }  // namespace
 }  // namespace inputserve
+
+namespace inputserve {
+namespace {
+
+TEST(PayloadPoolTest, RecyclesBuffersUpToTheIdleLimit) {
+  std::shared_ptr<PayloadPool> pool = PayloadPool::Create(1000, 2);
+  const uint8_t* first;
+  {
+    std::shared_ptr<PayloadBuffer> a = pool->Acquire();
+    EXPECT_EQ(a->size(), 1000u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a->data()) % 64, 0u);
+    first = a->data();
+  }
+  EXPECT_EQ(pool->idle(), 1u);
+  std::shared_ptr<PayloadBuffer> b = pool->Acquire();
+  EXPECT_EQ(b->data(), first);  // reused, not allocated again
+  EXPECT_EQ(pool->allocations(), 1u);
+  {
+    auto c = pool->Acquire();
+    auto d = pool->Acquire();
+    auto e = pool->Acquire();
+  }
+  EXPECT_EQ(pool->allocations(), 4u);
+  EXPECT_EQ(pool->idle(), 2u);  // the third went back to the allocator
+}
+
+TEST(PayloadPoolTest, BuffersMayOutliveThePoolHandle) {
+  std::shared_ptr<PayloadPool> pool = PayloadPool::Create(64, 1);
+  std::shared_ptr<PayloadBuffer> buffer = pool->Acquire();
+  pool.reset();
+  buffer->data()[0] = 1;  // still valid
+  buffer.reset();         // returns to the (still alive) pool, then freed
+}
+
+}  // namespace
+}  // namespace inputserve
