@@ -94,6 +94,26 @@ void ConfigureBuilder(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 }
 
+// One gRPC server on `address` serving `service` plus health and
+// reflection; the flag name goes into the error.
+absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartServer(
+    absl::string_view flag, const std::string& address,
+    const std::shared_ptr<grpc::ServerCredentials>& creds,
+    grpc::Service* service, int* bound_port) {
+  grpc::ServerBuilder builder;
+  ConfigureBuilder(builder);
+  builder.AddListeningPort(address, creds, bound_port);
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "--", flag, "=", address,
+        ": cannot listen (address in use, not local, or not permitted)"));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
 }  // namespace
 
 absl::Status WriteFileAtomically(const std::string& path,
@@ -244,30 +264,16 @@ absl::Status Server::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  grpc::ServerBuilder data;
-  ConfigureBuilder(data);
-  data.AddListeningPort(options_.listen, *creds, &ports_.data);
-  data.RegisterService(input_service_.get());
-  data_server_ = data.BuildAndStart();
-  if (data_server_ == nullptr || ports_.data == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "--listen=", options_.listen,
-        ": cannot listen (address in use, not local, or not permitted)"));
-  }
-  data_server_->GetHealthCheckService()->SetServingStatus(true);
-
+  absl::StatusOr<std::unique_ptr<grpc::Server>> data = BuildAndStartServer(
+      "listen", options_.listen, *creds, input_service_.get(), &ports_.data);
+  if (!data.ok()) return data.status();
+  data_server_ = *std::move(data);
   if (admin_service_ != nullptr) {
-    grpc::ServerBuilder admin;
-    ConfigureBuilder(admin);
-    admin.AddListeningPort(options_.admin_listen, *creds, &ports_.admin);
-    admin.RegisterService(admin_service_.get());
-    admin_server_ = admin.BuildAndStart();
-    if (admin_server_ == nullptr || ports_.admin == 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "--admin_listen=", options_.admin_listen,
-          ": cannot listen (address in use, not local, or not permitted)"));
-    }
-    admin_server_->GetHealthCheckService()->SetServingStatus(true);
+    absl::StatusOr<std::unique_ptr<grpc::Server>> admin =
+        BuildAndStartServer("admin_listen", options_.admin_listen, *creds,
+                            admin_service_.get(), &ports_.admin);
+    if (!admin.ok()) return admin.status();
+    admin_server_ = *std::move(admin);
   }
   return absl::OkStatus();
 }
