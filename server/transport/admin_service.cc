@@ -52,23 +52,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
   if (grpc::Status s = ParseRequest(*raw, &request); !s.ok()) {
     return Reply(context, "SetMode", s);
   }
-  ServingMode mode;
-  switch (request.mode()) {
-    case v1::MODE_REAL:
-      mode = ServingMode::kReal;
-      break;
-    case v1::MODE_SYNTHETIC:
-      mode = ServingMode::kSynthetic;
-      break;
-    default:
-      return Reply(context, "SetMode",
-                   grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                absl::StrCat("mode: must be MODE_REAL (1) or "
-                                             "MODE_SYNTHETIC (2), got ",
-                                             static_cast<int>(request.mode()))));
+  absl::StatusOr<ServingMode> mode = ServingModeFromProto(request.mode());
+  if (!mode.ok()) {
+    return Reply(context, "SetMode", ToGrpcStatus(mode.status()));
   }
   const ModeState before = mode_->Get();
-  const ModeState after = mode_->Set(mode);
+  const ModeState after = mode_->Set(*mode);
   if (after.generation != before.generation) {
     LogInfo("admin: mode set to ", ServingModeName(after.mode),
             " (generation ", after.generation, ") by ", context->peer());

@@ -90,6 +90,20 @@ v1::Mode ToProto(ServingMode mode) {
   return mode == ServingMode::kSynthetic ? v1::MODE_SYNTHETIC : v1::MODE_REAL;
 }
 
+absl::StatusOr<ServingMode> ServingModeFromProto(v1::Mode mode) {
+  switch (mode) {
+    case v1::MODE_REAL:
+      return ServingMode::kReal;
+    case v1::MODE_SYNTHETIC:
+      return ServingMode::kSynthetic;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("mode: must be MODE_REAL (1) or MODE_SYNTHETIC (2), "
+                       "got ",
+                       static_cast<int>(mode)));
+  }
+}
+
 v1::ModeStatus ToProto(const ModeState& state) {
   v1::ModeStatus status;
   status.set_mode(ToProto(state.mode));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
@@ -43,6 +44,10 @@ EncodedBatch EncodeBatch(const BatchPtr& batch, const BatchWireInfo& info,
                          size_t chunk_bytes);
 
 v1::Mode ToProto(ServingMode mode);
+// The serving mode a SetMode request asks for. Only MODE_REAL and
+// MODE_SYNTHETIC are modes; MODE_UNSPECIFIED and values unknown to this build
+// (proto3 keeps them) get INVALID_ARGUMENT naming the value received.
+absl::StatusOr<ServingMode> ServingModeFromProto(v1::Mode mode);
 v1::ModeStatus ToProto(const ModeState& state);
 v1::DType ToProto(DType dtype);
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "inputserve/v1/common.pb.h"
 #include "server/transport/synthetic_cache.h"
@@ -129,6 +130,23 @@ TEST(WireTest, StatusCodeNames) {
   EXPECT_STREQ(StatusCodeName(grpc::StatusCode::OK), "OK");
   EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(WireTest, ServingModeFromProtoAcceptsOnlyRealAndSynthetic) {
+  EXPECT_EQ(ServingModeFromProto(v1::MODE_REAL).value(), ServingMode::kReal);
+  EXPECT_EQ(ServingModeFromProto(v1::MODE_SYNTHETIC).value(),
+            ServingMode::kSynthetic);
+  // MODE_UNSPECIFIED, a value from a newer proto, and a negative one.
+  for (int bad : {0, 3, 7, -1}) {
+    absl::StatusOr<ServingMode> mode =
+        ServingModeFromProto(static_cast<v1::Mode>(bad));
+    ASSERT_FALSE(mode.ok()) << bad;
+    EXPECT_EQ(mode.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(mode.status().message(),
+              absl::StrCat("mode: must be MODE_REAL (1) or MODE_SYNTHETIC "
+                           "(2), got ",
+                           bad));
+  }
 }
 
 }  // namespace
