@@ -1,6 +1,8 @@
 // Writes the seed corpora of the fuzz targets from valid data made on the
 // spot: tiny JPEGs of every layout the decoder handles, Examples and TFRecord
-// files holding them, CIFAR-10 records, and text specs and flag sets.
+// files holding them, CIFAR-10 records, text specs and flag sets, every RPC's
+// request messages, and batches encoded into BatchChunks by the server's own
+// EncodeBatch.
 //
 //   fuzz_seeds --out=DIR   (writes DIR/<target>/seed-*)
 #include <sys/stat.h>
@@ -12,8 +14,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "inputserve/v1/admin_service.pb.h"
+#include "inputserve/v1/input_service.pb.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
+#include "server/transport/wire.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -61,6 +68,98 @@ std::string MakeDir(const std::string& base, const std::string& name) {
   mkdir(base.c_str(), 0755);
   mkdir(dir.c_str(), 0755);
   return dir;
+}
+
+// request_fuzz inputs: a slice-cut byte, then the request bytes.
+void WriteRequestSeeds(const std::string& dir) {
+  using namespace inputserve;
+  std::vector<std::string> requests;
+  v1::StreamBatchesRequest stream;
+  requests.push_back(stream.SerializeAsString());  // Also every empty request.
+  stream.set_consumer_id("rank-0");
+  requests.push_back(stream.SerializeAsString());
+  for (int mode : {0, 1, 2, 7, -1}) {
+    v1::SetModeRequest set;
+    set.set_mode(static_cast<v1::Mode>(mode));
+    requests.push_back(set.SerializeAsString());
+  }
+  requests.push_back("Bearer s3cret-Token_42");
+  requests.push_back("bearer  s3cret-Token_42 \t");
+  requests.push_back("Bearer wrong");
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const char cuts = static_cast<char>(i * 37);
+    WriteFileOrAbort(absl::StrCat(dir, "/seed-", i),
+                     std::string(1, cuts) + requests[i]);
+  }
+}
+
+// One chunk_fuzz record: [cuts][length, 2 bytes little-endian][bytes].
+void AppendRecord(char cuts, const std::string& bytes, std::string* out) {
+  out->push_back(cuts);
+  out->push_back(static_cast<char>(bytes.size() & 0xff));
+  out->push_back(static_cast<char>((bytes.size() >> 8) & 0xff));
+  out->append(bytes);
+}
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) std::abort();
+  std::string flat;
+  for (const grpc::Slice& s : slices) {
+    flat.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return flat;
+}
+
+// chunk_fuzz inputs: two batches of the target's fixed layouts (selector
+// 0-3), encoded by EncodeBatch at a few chunk sizes; and one batch after its
+// DatasetInfo (selector 4 and up).
+void WriteChunkSeeds(const std::string& dir) {
+  using namespace inputserve;
+  struct Layout {
+    std::vector<TensorLayout> tensors;
+  };
+  const std::vector<Layout> layouts = {
+      {{{"image", DType::kUint8, {2, 4, 4, 3}}, {"label", DType::kInt32, {2}}}},
+      {{{"image", DType::kFloat32, {4, 2, 2, 1}},
+        {"label", DType::kInt64, {4}}}},
+      {{{"image", DType::kBfloat16, {1, 3, 5, 3}}}},
+      {{{"image", DType::kUint8, {3, 0, 4, 3}}, {"label", DType::kInt32, {3}}}},
+  };
+  int seed = 0;
+  for (size_t which = 0; which <= layouts.size(); ++which) {
+    const Layout& layout = layouts[which % layouts.size()];
+    size_t bytes = 0;
+    for (const TensorLayout& t : layout.tensors) bytes += t.num_bytes();
+    for (size_t chunk_bytes : {size_t{4096}, size_t{40}, size_t{7}}) {
+      std::string input(1, static_cast<char>(which));
+      if (which == layouts.size()) {  // DatasetInfo first.
+        v1::DatasetInfo info;
+        info.set_batch_size(2);
+        for (const TensorLayout& t : layout.tensors) {
+          ToProto(t, info.add_tensors());
+        }
+        AppendRecord(0, info.SerializeAsString(), &input);
+      }
+      for (uint64_t sequence = 0; sequence < 2; ++sequence) {
+        auto batch = std::make_shared<PipelineBatch>();
+        batch->sequence = sequence;
+        batch->tensors = layout.tensors;
+        std::shared_ptr<PayloadBuffer> payload = PayloadBuffer::Allocate(bytes);
+        for (size_t i = 0; i < bytes; ++i) payload->data()[i] = i * 7 + 1;
+        batch->payload = payload;
+        const BatchWireInfo info{
+            sequence == 0 ? ServingMode::kReal : ServingMode::kSynthetic,
+            sequence, 0, 1};
+        EncodedBatch encoded = EncodeBatch(batch, info, chunk_bytes);
+        for (size_t i = 0; i < encoded.chunks.size(); ++i) {
+          AppendRecord(static_cast<char>(i * 13 + sequence),
+                       Flatten(encoded.chunks[i]), &input);
+        }
+      }
+      WriteFileOrAbort(absl::StrCat(dir, "/seed-", seed++), input);
+    }
+  }
 }
 
 }  // namespace
@@ -141,6 +240,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); ++i) {
     WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), flag_sets[i]);
   }
+  WriteRequestSeeds(MakeDir(out, "request_fuzz"));
+  WriteChunkSeeds(MakeDir(out, "chunk_fuzz"));
   std::printf("seed corpora written under %s\n", out.c_str());
   return 0;
 }

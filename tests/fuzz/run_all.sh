@@ -16,7 +16,7 @@ JOBS="${JOBS:-2}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(cifar10_fuzz tfrecord_fuzz example_fuzz jpeg_fuzz
-           dataset_spec_fuzz server_options_fuzz)
+           dataset_spec_fuzz server_options_fuzz request_fuzz chunk_fuzz)
 fi
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
