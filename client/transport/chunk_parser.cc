@@ -13,10 +13,12 @@ namespace {
 class SpanReader {
  public:
   explicit SpanReader(absl::Span<const ByteSpan> spans) : spans_(spans) {
+    for (const ByteSpan& s : spans_) total_ += s.size;
     SkipEmpty();
   }
 
   bool AtEnd() const { return pos_.span >= spans_.size(); }
+  size_t remaining() const { return total_ - consumed_; }
   SpanPosition position() const { return pos_; }
   size_t consumed() const { return consumed_; }
 
@@ -55,6 +57,9 @@ class SpanReader {
 
   bool ReadString(size_t n, std::string* out) {
     out->clear();
+    // The length came off the wire: a hostile peer's 4 GiB (or 2^63) must be
+    // refused before it becomes an allocation (found by chunk_fuzz).
+    if (n > remaining()) return false;
     out->reserve(n);
     while (n > 0) {
       if (AtEnd()) return false;
@@ -82,6 +87,7 @@ class SpanReader {
   }
 
   absl::Span<const ByteSpan> spans_;
+  size_t total_ = 0;
   SpanPosition pos_;
   size_t consumed_ = 0;
 };

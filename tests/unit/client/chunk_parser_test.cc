@@ -129,5 +129,25 @@ TEST(ChunkParserTest, MalformedBytesAreDataLoss) {
   }
 }
 
+// A header length far beyond the bytes present must be refused before it is
+// allocated: 4 GiB ran chunk_fuzz out of memory, and 2^63 (over
+// std::string's max_size) made reserve() throw, killing the client.
+TEST(ChunkParserTest, HugeHeaderLengthIsDataLossWithoutAllocating) {
+  for (const std::string& length :
+       {std::string("\xff\xff\xff\xff\x0f", 5),  // 2^32 - 1
+        std::string("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 10)}) {  // 2^63
+    std::string bytes = "\x0a" + length + "a few header bytes";
+    for (size_t cut : {size_t{1}, size_t{3}, bytes.size()}) {
+      std::vector<ByteSpan> spans = Split(bytes, {cut});
+      absl::StatusOr<ParsedChunk> parsed = ParseBatchChunk(spans);
+      ASSERT_FALSE(parsed.ok());
+      EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_NE(parsed.status().message().find("header runs past the end"),
+                std::string::npos)
+          << parsed.status();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace inputserve::client_internal
