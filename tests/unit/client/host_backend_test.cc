@@ -62,7 +62,12 @@ TEST(DeviceBackendTest, AutoFallsBackToHostWithoutGpus) {
   EXPECT_EQ((*backend)->memory_kind(), MemoryKind::kHost);
   auto cuda = CreateDeviceBackend(DeviceKind::kCuda, 2, &*layout);
   EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(cuda.status().message().find("2"), std::string::npos);
+  // Built with CUDA the message names the GPUs wanted (2); built without,
+  // it says so.
+  EXPECT_TRUE(cuda.status().message().find("2") != std::string::npos ||
+              cuda.status().message().find("without CUDA") !=
+                  std::string::npos)
+      << cuda.status();
 }
 
 }  // namespace
