@@ -91,7 +91,8 @@ command -v curl >/dev/null || die "curl is needed to read /metrics (apt-get inst
 # --- 2. build -------------------------------------------------------------------
 if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
   say "Building in $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  # Same build type as deploy/test.sh, so the two commands share build/.
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   # Only what the demo runs; the test command builds everything.
   cmake --build "$BUILD_DIR" -j"$JOBS" --target inputserve-server \
     inputserve-admin inputserve-datagen trainer_example
