@@ -1,6 +1,8 @@
 #include "client/client_impl.h"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -12,29 +14,43 @@
 namespace inputserve::client_internal {
 
 absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
-    ClientOptions options) {
+    ClientOptions options, Resolver resolver) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MakeCredentials(options.tls);
   if (!credentials.ok()) return credentials.status();
-  ChannelSettings settings;
-  settings.keepalive_time = options.keepalive_time;
-  settings.keepalive_timeout = options.keepalive_timeout;
-  settings.reconnect_initial_backoff = options.initial_backoff;
-  settings.reconnect_max_backoff = options.max_backoff;
+  // Every server address the targets stand for, in target order.
+  std::vector<EndpointSpec> specs;
+  for (size_t i = 0; i < options.targets.size(); ++i) {
+    absl::StatusOr<std::vector<EndpointSpec>> expanded =
+        ExpandTarget(options.targets[i], static_cast<int>(i), resolver);
+    if (!expanded.ok()) return expanded.status();
+    for (EndpointSpec& spec : *expanded) specs.push_back(std::move(spec));
+  }
 
   std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(options)));
   const ClientOptions& opts = client->options_;
-  const size_t num_targets = opts.targets.size();
+  client->resolver_ = std::move(resolver);
+  client->credentials_ = *std::move(credentials);
+  ChannelSettings& settings = client->settings_;
+  settings.keepalive_time = opts.keepalive_time;
+  settings.keepalive_timeout = opts.keepalive_timeout;
+  settings.reconnect_initial_backoff = opts.initial_backoff;
+  settings.reconnect_max_backoff = opts.max_backoff;
 
   // Control channels carry GetDatasetInfo and WatchMode; data streams get
-  // dedicated channels (their own TCP connections) below.
+  // dedicated channels (their own TCP connections) in AddEndpoint.
+  std::vector<std::string> names;
   std::vector<std::shared_ptr<grpc::Channel>> control;
-  for (const std::string& target : opts.targets) {
-    control.push_back(MakeChannel(target, *credentials, settings));
+  for (const EndpointSpec& spec : specs) {
+    ChannelSettings own = settings;
+    own.authority = spec.authority;
+    own.tls_name = spec.tls_name;
+    names.push_back(spec.name);
+    control.push_back(MakeChannel(spec.address, client->credentials_, own));
   }
   absl::StatusOr<ProbeResult> probe =
-      ProbeTargets(opts.targets, control, opts.connect_timeout);
+      ProbeTargets(names, control, opts.connect_timeout);
   if (!probe.ok()) return probe.status();
   const int batch = static_cast<int>(probe->info.batch_size());
   if (absl::Status s = CheckBatchDivisible(batch, opts.num_devices); !s.ok()) {
@@ -70,53 +86,150 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
                     /*from_cache=*/false);
   client->InitBatch(&client->cache_batch_, &client->cache_pointers_,
                     /*from_cache=*/true);
-  client->health_ = std::make_unique<TargetHealth>(opts.targets);
+  client->health_ = std::make_unique<TargetHealth>();
   {
-    absl::MutexLock lock(&client->mode_mu_);
-    client->modes_.resize(num_targets);
-    for (size_t i = 0; i < num_targets; ++i) {
+    absl::MutexLock lock(&client->endpoints_mu_);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      client->AddEndpoint(specs[i], control[i]);
+      absl::MutexLock mode_lock(&client->mode_mu_);
       client->modes_[i].status = probe->modes[i];
     }
   }
-
-  ClientImpl* self = client.get();
-  for (size_t i = 0; i < num_targets; ++i) {
-    client->watchers_.push_back(std::make_unique<ModeWatcher>(
-        static_cast<int>(i), control[i], opts.initial_backoff, opts.max_backoff,
-        [self](int target, const v1::ModeStatus& status, uint64_t connection) {
-          self->OnModeStatus(target, status, connection);
-        }));
+  bool any_dns = false;
+  for (const std::string& target : opts.targets) {
+    absl::StatusOr<std::optional<DnsName>> dns = ParseDnsTarget(target);
+    any_dns = any_dns || (dns.ok() && dns->has_value());
   }
-  const BatchStreamShared shared{client->layout_.get(), client->queue_.get(),
-                                 &client->gate_, &client->counters_,
-                                 client->health_.get()};
-  ChannelSettings data_settings = settings;
-  data_settings.dedicated = true;
-  data_settings.bulk_data = true;
-  for (size_t i = 0; i < num_targets; ++i) {
-    for (int c = 0; c < opts.connections_per_target; ++c) {
-      BatchStreamConfig config;
-      config.target_index = static_cast<int>(i);
-      config.target = opts.targets[i];
-      config.consumer_id = opts.consumer_id;
-      config.initial_backoff = opts.initial_backoff;
-      config.max_backoff = opts.max_backoff;
-      client->streams_.push_back(std::make_unique<BatchStream>(
-          std::move(config),
-          MakeChannel(opts.targets[i], *credentials, data_settings), shared));
-    }
+  if (any_dns && opts.dns_refresh > absl::ZeroDuration()) {
+    ClientImpl* self = client.get();
+    client->refresher_ = std::thread([self] { self->RefreshLoop(); });
   }
   return std::unique_ptr<Client>(std::move(client));
+}
+
+void ClientImpl::AddEndpoint(const EndpointSpec& spec,
+                             std::shared_ptr<grpc::Channel> control) {
+  EndpointParams params;
+  params.index = health_->Add(spec.name);
+  params.spec = spec;
+  params.consumer_id = options_.consumer_id;
+  params.initial_backoff = options_.initial_backoff;
+  params.max_backoff = options_.max_backoff;
+  params.start_paused = streams_paused_;
+  {
+    absl::MutexLock lock(&mode_mu_);
+    modes_.resize(params.index + 1);
+  }
+  ChannelSettings settings = settings_;
+  settings.authority = spec.authority;
+  settings.tls_name = spec.tls_name;
+  if (control == nullptr) {
+    control = MakeChannel(spec.address, credentials_, settings);
+  }
+  settings.dedicated = true;
+  settings.bulk_data = true;
+  std::vector<std::shared_ptr<grpc::Channel>> data;
+  for (int c = 0; c < options_.connections_per_target; ++c) {
+    data.push_back(MakeChannel(spec.address, credentials_, settings));
+  }
+  const BatchStreamShared shared{layout_.get(), queue_.get(), nullptr,
+                                 &counters_, health_.get()};
+  endpoints_.push_back(std::make_unique<Endpoint>(
+      std::move(params), std::move(control), data, shared,
+      [this](int target, const v1::ModeStatus& status, uint64_t connection) {
+        OnModeStatus(target, status, connection);
+      }));
+}
+
+void ClientImpl::PauseStreams() {
+  absl::MutexLock lock(&endpoints_mu_);
+  streams_paused_ = true;
+  for (const auto& endpoint : endpoints_) endpoint->Pause();
+}
+
+void ClientImpl::ResumeStreams() {
+  absl::MutexLock lock(&endpoints_mu_);
+  streams_paused_ = false;
+  for (const auto& endpoint : endpoints_) endpoint->Resume();
+}
+
+void ClientImpl::RefreshLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&refresh_mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_) {
+        return stop_refresh_;
+      };
+      if (refresh_mu_.AwaitWithTimeout(absl::Condition(&stop),
+                                       options_.dns_refresh)) {
+        return;
+      }
+    }
+    Refresh();
+  }
+}
+
+void ClientImpl::Refresh() {
+  for (size_t group = 0; group < options_.targets.size(); ++group) {
+    const std::string& target = options_.targets[group];
+    absl::StatusOr<std::optional<DnsName>> dns = ParseDnsTarget(target);
+    if (!dns.ok() || !dns->has_value()) continue;
+    absl::StatusOr<std::vector<EndpointSpec>> specs =
+        ExpandTarget(target, static_cast<int>(group), resolver_);
+    if (!specs.ok()) continue;  // Keep what we have; retry next round.
+    std::vector<std::unique_ptr<Endpoint>> retired;
+    {
+      absl::MutexLock lock(&endpoints_mu_);
+      if (shutting_down_) return;
+      std::set<std::string> current;
+      for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+        const EndpointSpec& have = (*it)->spec();
+        const bool gone = have.group == static_cast<int>(group) &&
+                          std::none_of(specs->begin(), specs->end(),
+                                       [&have](const EndpointSpec& s) {
+                                         return s.address == have.address;
+                                       });
+        if (have.group == static_cast<int>(group)) current.insert(have.address);
+        if (!gone) {
+          ++it;
+          continue;
+        }
+        // Cancel now; join below, outside the lock.
+        (*it)->Shutdown();
+        health_->Retire((*it)->index());
+        retired.push_back(std::move(*it));
+        it = endpoints_.erase(it);
+      }
+      for (const EndpointSpec& spec : *specs) {
+        if (current.count(spec.address) == 0) AddEndpoint(spec, nullptr);
+      }
+    }
+    // A stream waiting for a free slot ends once Next() frees one (or the
+    // client shuts down); meanwhile the other endpoints keep streaming.
+    retired.clear();
+  }
 }
 
 ClientImpl::ClientImpl(ClientOptions options)
     : options_(std::move(options)), created_(absl::Now()) {}
 
 ClientImpl::~ClientImpl() {
-  gate_.Shutdown();
+  {
+    absl::MutexLock lock(&refresh_mu_);
+    stop_refresh_ = true;
+  }
+  {
+    absl::MutexLock lock(&endpoints_mu_);
+    shutting_down_ = true;
+    for (const auto& endpoint : endpoints_) endpoint->Shutdown();
+  }
+  // Wakes streams waiting for a slot, including those a refresh is retiring.
   if (queue_ != nullptr) queue_->SetAccepting(false);
-  streams_.clear();
-  watchers_.clear();
+  if (refresher_.joinable()) refresher_.join();
+  {
+    absl::MutexLock lock(&endpoints_mu_);
+    endpoints_.clear();
+  }
   if (backend_ != nullptr) backend_->FreeCache();
 }
 
@@ -158,7 +271,7 @@ void ClientImpl::SetMeta(Batch* batch, const Slot& slot) {
   batch->mode =
       h.mode() == v1::MODE_SYNTHETIC ? BatchMode::kSynthetic : BatchMode::kReal;
   batch->mode_generation = h.mode_generation();
-  batch->source = options_.targets[slot.source];
+  batch->source = health_->Name(slot.source);
 }
 
 void ClientImpl::NoteReturned(const Batch& batch) {
@@ -197,8 +310,8 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
           absl::ToInt64Nanoseconds(absl::Now() - start),
           std::memory_order_relaxed);
       return absl::UnavailableError(
-          absl::StrCat("no batch arrived from any of ", options_.targets.size(),
-                       " target(s) within ",
+          absl::StrCat("no batch arrived from any of ", health_->live(),
+                       " server address(es) within ",
                        absl::FormatDuration(options_.unavailable_timeout),
                        "; last status per target: ", health_->Describe()));
     }
@@ -260,7 +373,7 @@ absl::StatusOr<bool> ClientImpl::EnterCache(Slot* slot) {
   queue_->Release(slot);
   // Close every data stream: from now on Next() needs no network at all.
   queue_->SetAccepting(false);
-  gate_.Pause();
+  PauseStreams();
   queue_->DrainReady();
   cache_active_ = true;
   counters_.Add(counters_.synthetic_uploads);
@@ -276,7 +389,7 @@ void ClientImpl::LeaveCache() {
   cache_active_ = false;
   backend_->FreeCache();
   queue_->SetAccepting(true);
-  gate_.Resume();
+  ResumeStreams();
 }
 
 void ClientImpl::OnModeStatus(int target, const v1::ModeStatus& status,
@@ -285,7 +398,12 @@ void ClientImpl::OnModeStatus(int target, const v1::ModeStatus& status,
   modes_[target].status = status;
   modes_[target].connection = connection;
   if (!cache_shared_ || status.mode() != v1::MODE_REAL) return;
-  const TargetMode& then = cache_snapshot_[target];
+  // An endpoint added after the cache was built (a new address in DNS,
+  // typically a restarted replica) compares against "never seen".
+  static const TargetMode kUnseen;
+  const TargetMode& then = static_cast<size_t>(target) < cache_snapshot_.size()
+                               ? cache_snapshot_[target]
+                               : kUnseen;
   // A newer generation means the operator flipped back to real. A new watch
   // connection reporting a different generation means the server restarted
   // (generations start again at 1) and now serves real data.

@@ -1,7 +1,8 @@
-// ClientImpl: the Client behind the public interface. Owns the streams (one
-// thread per target x connection), the mode watchers (one thread per target),
-// the slot queue and the device backend. Next() runs on the caller's thread;
-// in synthetic-cache mode it touches only one atomic flag and two counters.
+// ClientImpl: the Client behind the public interface. Owns one Endpoint per
+// server address (a listed target, or each address of a dns:/// name, kept
+// current by a re-resolving thread), the slot queue and the device backend.
+// Next() runs on the caller's thread; in synthetic-cache mode it touches
+// only one atomic flag and two counters.
 // Thread-safety: as Client (Next() from one thread, stats() from any).
 #ifndef INPUTSERVE_CLIENT_CLIENT_IMPL_H_
 #define INPUTSERVE_CLIENT_CLIENT_IMPL_H_
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -20,10 +22,11 @@
 #include "client/batch_queue.h"
 #include "client/client_counters.h"
 #include "client/device/backend.h"
-#include "client/transport/batch_stream.h"
-#include "client/transport/mode_watcher.h"
-#include "client/transport/stream_gate.h"
+#include "client/endpoint.h"
+#include "client/transport/channel.h"
+#include "client/transport/dns_targets.h"
 #include "client/transport/target_health.h"
+#include "grpcpp/security/credentials.h"
 #include "inputserve/client.h"
 #include "inputserve/v1/common.pb.h"
 
@@ -31,7 +34,9 @@ namespace inputserve::client_internal {
 
 class ClientImpl final : public Client {
  public:
-  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
+  // `resolver` turns dns:/// names into addresses; tests inject a fake.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(
+      ClientOptions options, Resolver resolver = SystemResolver());
   ~ClientImpl() override;
 
   absl::StatusOr<const Batch*> Next() override;
@@ -58,6 +63,19 @@ class ClientImpl final : public Client {
                     uint64_t connection);
   void NoteReturned(const Batch& batch);
 
+  // Starts an endpoint's watcher and streams (paused while the synthetic
+  // cache is active). `control` may be null: a channel is made.
+  void AddEndpoint(const EndpointSpec& spec,
+                   std::shared_ptr<grpc::Channel> control)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(endpoints_mu_);
+  void PauseStreams();
+  void ResumeStreams();
+  // Re-resolves every dns target: starts endpoints for new addresses and
+  // retires those whose address is gone. A failed or empty resolution keeps
+  // the current endpoints (a brief DNS outage must not stop training).
+  void Refresh();
+  void RefreshLoop();
+
   const ClientOptions options_;
   const absl::Time created_;
   std::unique_ptr<BatchLayout> layout_;
@@ -65,8 +83,10 @@ class ClientImpl final : public Client {
   std::unique_ptr<DeviceBackend> backend_;
   std::unique_ptr<BatchQueue> queue_;
   std::unique_ptr<TargetHealth> health_;
-  StreamGate gate_;
   ClientCounters counters_;
+  Resolver resolver_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  ChannelSettings settings_;
 
   // State of the Next() thread.
   Slot* current_ = nullptr;  // Backs real_batch_ until the next Next().
@@ -89,9 +109,16 @@ class ClientImpl final : public Client {
   std::vector<TargetMode> cache_snapshot_ ABSL_GUARDED_BY(mode_mu_);
   std::atomic<bool> resume_requested_{false};
 
-  // Destroyed first (declared last): they join threads that use the above.
-  std::vector<std::unique_ptr<ModeWatcher>> watchers_;
-  std::vector<std::unique_ptr<BatchStream>> streams_;
+  // Their threads use everything above; the destructor stops them first.
+  absl::Mutex endpoints_mu_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_
+      ABSL_GUARDED_BY(endpoints_mu_);
+  bool streams_paused_ ABSL_GUARDED_BY(endpoints_mu_) = false;
+  bool shutting_down_ ABSL_GUARDED_BY(endpoints_mu_) = false;
+
+  absl::Mutex refresh_mu_;
+  bool stop_refresh_ ABSL_GUARDED_BY(refresh_mu_) = false;
+  std::thread refresher_;
 };
 
 }  // namespace inputserve::client_internal

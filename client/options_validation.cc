@@ -60,6 +60,11 @@ absl::Status ValidateOptions(const ClientOptions& options) {
     return absl::InvalidArgumentError(
         "ClientOptions.max_backoff must be >= initial_backoff");
   }
+  if (options.dns_refresh < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ClientOptions.dns_refresh must be >= 0 (0: never), got ",
+                     absl::FormatDuration(options.dns_refresh)));
+  }
   const struct {
     const char* name;
     absl::Duration value;

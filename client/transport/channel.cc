@@ -101,6 +101,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 20);
   }
+  if (!settings.authority.empty()) {
+    args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, settings.authority);
+  }
+  if (!settings.tls_name.empty()) {
+    // Only consulted by SSL credentials; harmless on insecure channels.
+    args.SetSslTargetNameOverride(settings.tls_name);
+  }
   return grpc::CreateCustomChannel(target, credentials, args);
 }
 

@@ -30,6 +30,12 @@ struct ChannelSettings {
   // long outage is used within about max_backoff.
   absl::Duration reconnect_initial_backoff = absl::Milliseconds(100);
   absl::Duration reconnect_max_backoff = absl::Seconds(5);
+  // For a channel to one address of a dns name: the ":authority" to send
+  // ("host:port") and the name the server certificate is checked against
+  // ("host"), so certificates issued for the DNS name still verify when the
+  // channel connects to a bare IP. Empty: gRPC derives both from the target.
+  std::string authority;
+  std::string tls_name;
 };
 
 // Insecure credentials, or SSL credentials built from `tls` (files read now;

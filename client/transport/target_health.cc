@@ -6,20 +6,44 @@
 
 namespace inputserve::client_internal {
 
-TargetHealth::TargetHealth(std::vector<std::string> targets)
-    : targets_(std::move(targets)),
-      last_(targets_.size(), "not connected yet") {}
+TargetHealth::TargetHealth(const std::vector<std::string>& targets) {
+  for (const std::string& t : targets) Add(t);
+}
+
+int TargetHealth::Add(std::string name) {
+  absl::MutexLock lock(&mu_);
+  entries_.push_back(Entry{std::move(name)});
+  return static_cast<int>(entries_.size()) - 1;
+}
+
+void TargetHealth::Retire(int target) {
+  absl::MutexLock lock(&mu_);
+  entries_[target].retired = true;
+}
 
 void TargetHealth::Set(int target, std::string status) {
   absl::MutexLock lock(&mu_);
-  last_[target] = std::move(status);
+  entries_[target].last = std::move(status);
+}
+
+std::string TargetHealth::Name(int target) const {
+  absl::MutexLock lock(&mu_);
+  return entries_[target].name;
+}
+
+int TargetHealth::live() const {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const Entry& e : entries_) n += e.retired ? 0 : 1;
+  return n;
 }
 
 std::string TargetHealth::Describe() const {
   absl::MutexLock lock(&mu_);
   std::string out;
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : "; ", targets_[i], ": ", last_[i]);
+  for (const Entry& e : entries_) {
+    if (e.retired) continue;
+    absl::StrAppend(&out, out.empty() ? "" : "; ", e.name, ": ", e.last);
   }
   return out;
 }

@@ -55,7 +55,8 @@ struct Batch {
   BatchMode mode = BatchMode::kReal;
   uint64_t mode_generation = 0;
   int global_batch_size = 0;
-  // The server that sent it ("host:port" as given in ClientOptions::targets).
+  // The server that sent it: the target as given in ClientOptions::targets,
+  // for a dns name with the address: "dns:///svc:50051 (10.0.0.7:50051)".
   std::string source;
   // One entry when num_devices = 0, else one per device.
   std::vector<DeviceBatch> devices;

@@ -12,22 +12,33 @@ namespace inputserve {
 
 // Where per-device tensors live.
 enum class DeviceKind {
-  kAuto,  // CUDA when built with CUDA and num_devices GPUs are present, else host.
-  kHost,  // Host memory, one "host device" slice per device (tests, CPU training).
+  kAuto,  // CUDA when built with CUDA and num_devices GPUs are present, else
+          // host.
+  kHost,  // Host memory, one "host device" slice per device (tests, CPU
+          // training).
   kCuda,  // CUDA device memory; creation fails when not available.
 };
 
 struct TlsOptions {
   bool enabled = false;
-  std::string ca_file;    // PEM roots to verify the server; empty = system roots.
+  std::string ca_file;  // PEM roots to verify the server; empty = system roots.
   std::string cert_file;  // PEM client certificate for mTLS; empty = none.
   std::string key_file;   // PEM client key for mTLS.
 };
 
 struct ClientOptions {
-  // Servers to read from: "host:port", "ipv4:..." or "dns:///name:port". All
-  // are used; batches are merged in order of arrival.
+  // Servers to read from: "host:port", "ipv4:..." or "dns:///name:port"
+  // (also "dns:name:port"). All are used; batches are merged in order of
+  // arrival. A dns name stands for every address it resolves to (e.g. each
+  // pod of a Kubernetes headless Service): each address gets its own
+  // streams, as if listed, and TLS still checks the certificate against the
+  // name. Create() fails with UNAVAILABLE when a name does not resolve.
+  // "dns://server/name:port" (own DNS server) is left to gRPC: one address.
   std::vector<std::string> targets;
+  // How often dns names are resolved again, so replicas that come back
+  // with a new IP are used and vanished addresses are dropped. A failed or
+  // empty answer keeps the current addresses. Zero: resolve only at Create.
+  absl::Duration dns_refresh = absl::Seconds(30);
   // 0: one host-memory batch, unsplit. N > 0: the global batch is split into
   // N equal slices, one per device.
   int num_devices = 0;

@@ -53,6 +53,12 @@ TEST(OptionsValidationTest, EachBadFieldIsNamed) {
   o.connect_timeout = -absl::Seconds(1);
   ExpectInvalid(o, "connect_timeout");
   o = Valid();
+  o.dns_refresh = -absl::Seconds(1);
+  ExpectInvalid(o, "dns_refresh");
+  o = Valid();
+  o.dns_refresh = absl::ZeroDuration();  // Resolve only at Create.
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o = Valid();
   o.device_kind = DeviceKind::kCuda;
   ExpectInvalid(o, "device_kind");
   o = Valid();
