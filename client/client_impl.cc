@@ -88,11 +88,17 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
                     /*from_cache=*/true);
   client->health_ = std::make_unique<TargetHealth>();
   {
+    // Before the watchers start, so their first report is not overwritten.
+    absl::MutexLock lock(&client->mode_mu_);
+    client->modes_.resize(specs.size());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      client->modes_[i].status = probe->modes[i];
+    }
+  }
+  {
     absl::MutexLock lock(&client->endpoints_mu_);
     for (size_t i = 0; i < specs.size(); ++i) {
       client->AddEndpoint(specs[i], control[i]);
-      absl::MutexLock mode_lock(&client->mode_mu_);
-      client->modes_[i].status = probe->modes[i];
     }
   }
   bool any_dns = false;
@@ -118,7 +124,10 @@ void ClientImpl::AddEndpoint(const EndpointSpec& spec,
   params.start_paused = streams_paused_;
   {
     absl::MutexLock lock(&mode_mu_);
-    modes_.resize(params.index + 1);
+    // Create() has already filled in the modes its probe saw.
+    if (modes_.size() <= static_cast<size_t>(params.index)) {
+      modes_.resize(params.index + 1);
+    }
   }
   ChannelSettings settings = settings_;
   settings.authority = spec.authority;
@@ -271,7 +280,7 @@ void ClientImpl::SetMeta(Batch* batch, const Slot& slot) {
   batch->mode =
       h.mode() == v1::MODE_SYNTHETIC ? BatchMode::kSynthetic : BatchMode::kReal;
   batch->mode_generation = h.mode_generation();
-  batch->source = health_->Name(slot.source);
+  health_->CopyName(slot.source, &batch->source);
 }
 
 void ClientImpl::NoteReturned(const Batch& batch) {

@@ -26,9 +26,9 @@ void TargetHealth::Set(int target, std::string status) {
   entries_[target].last = std::move(status);
 }
 
-std::string TargetHealth::Name(int target) const {
+void TargetHealth::CopyName(int target, std::string* out) const {
   absl::MutexLock lock(&mu_);
-  return entries_[target].name;
+  out->assign(entries_[target].name);
 }
 
 int TargetHealth::live() const {

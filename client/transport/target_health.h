@@ -24,7 +24,8 @@ class TargetHealth {
   // Leaves it out of Describe() and live().
   void Retire(int target);
   void Set(int target, std::string status);
-  std::string Name(int target) const;
+  // Its name, into `out`'s existing buffer (no allocation per batch).
+  void CopyName(int target, std::string* out) const;
   int live() const;
   // "127.0.0.1:1: UNAVAILABLE: ...; 127.0.0.1:2: streaming" (live ones).
   std::string Describe() const;

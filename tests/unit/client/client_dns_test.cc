@@ -184,6 +184,48 @@ TEST(ClientDnsTest, RefreshAddsNewAddressesAndRetiresVanishedOnes) {
   EXPECT_EQ(a.active_streams(), 0);
 }
 
+TEST(ClientDnsTest, AnAddressAddedDuringTheSyntheticCacheStaysClosed) {
+  FakeServerOptions so;
+  so.mode = v1::MODE_SYNTHETIC;
+  so.server_id = 1;
+  auto a = FakeInputServer::Start(so);
+  so.server_id = 2;
+  auto b = FakeInputServer::Start(so);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  FakeDns dns;
+  dns.Set(std::vector<std::string>{Address(*a)});
+  ClientOptions o = FastOptions({kName});
+  o.dns_refresh = absl::Milliseconds(20);
+  auto client = ClientImpl::Create(o, dns.resolver());
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<const Batch*> cached = (*client)->Next();
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  ASSERT_TRUE((*cached)->from_cache);
+  WaitForStreams(*a, 0);
+
+  // b shows up while Next() serves the cache: no data stream may open.
+  dns.Set(std::vector<std::string>{Address(*a), Address(*b)});
+  const int lookups = dns.lookups();
+  while (dns.lookups() < lookups + 3) absl::SleepFor(absl::Milliseconds(10));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(b->streams_opened(), 0);
+  EXPECT_EQ(a->active_streams(), 0);
+  absl::StatusOr<const Batch*> still = (*client)->Next();
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(*still, *cached);
+
+  // Both back to real: the client leaves the cache and reads from both.
+  a->SetMode(v1::MODE_REAL);
+  b->SetMode(v1::MODE_REAL);
+  const std::set<std::string> sources =
+      NextUntil(**client, [&](const std::set<std::string>& s) {
+        return s.count(SourceOf(*a)) > 0 && s.count(SourceOf(*b)) > 0;
+      });
+  EXPECT_EQ(sources.count(SourceOf(*b)), 1u);
+  EXPECT_EQ(sources.count(SourceOf(*a)), 1u);
+}
+
 TEST(ClientDnsTest, DestroysCleanlyWhileRefreshing) {
   auto fakes = StartFakes(2);
   FakeDns dns;
