@@ -7,6 +7,9 @@
 #
 #   tests/fuzz/run_all.sh [SECONDS] [TARGET...]
 #   BUILD_DIR=... JOBS=2 tests/fuzz/run_all.sh 600 jpeg_fuzz
+#   BUILD=0 tests/fuzz/run_all.sh 600 a_fuzz &   (after one normal run has
+#   BUILD=0 tests/fuzz/run_all.sh 600 b_fuzz     built and seeded: two groups
+#                                                side by side, no rebuild)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH="${1:-60}"
@@ -19,13 +22,19 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
            dataset_spec_fuzz server_options_fuzz request_fuzz chunk_fuzz)
 fi
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DINPUTSERVE_BUILD_FUZZERS=ON -DINPUTSERVE_WITH_CUDA=OFF \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build "$BUILD_DIR" --target inputserve_fuzzers -j"$JOBS"
+if [ "${BUILD:-1}" != 0 ]; then
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DINPUTSERVE_BUILD_FUZZERS=ON -DINPUTSERVE_WITH_CUDA=OFF \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  cmake --build "$BUILD_DIR" --target inputserve_fuzzers -j"$JOBS"
+fi
 
 CORPUS="$BUILD_DIR/tests/fuzz/corpus"
-"$BUILD_DIR/bin/fuzz_seeds" --out="$CORPUS/seeds"
+# With BUILD=0 existing seeds are kept, so groups running side by side do
+# not rewrite files the other is reading.
+if [ "${BUILD:-1}" != 0 ] || [ ! -d "$CORPUS/seeds" ]; then
+  "$BUILD_DIR/bin/fuzz_seeds" --out="$CORPUS/seeds"
+fi
 status=0
 for t in "${TARGETS[@]}"; do
   mkdir -p "$CORPUS/work/$t" "$BUILD_DIR/crashes/$t"
