@@ -9,11 +9,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/flags_help.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/server_options.h"
@@ -125,14 +124,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
 }
 
 int Run(int argc, char** argv) {
-  // --help lists the flags of this file (absl's default matches files named
-  // after the binary).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+  HelpListsFlagsOf("server/main.cc");
   absl::SetProgramUsageMessage(
       "Serves decoded training batches (or one cached synthetic batch) over "
       "gRPC.\n\nExample:\n  inputserve-server --dataset=cifar10:/data/cifar "

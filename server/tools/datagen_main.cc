@@ -8,8 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
+#include "server/flags_help.h"
 #include "server/tools/datagen.h"
 
 ABSL_FLAG(
@@ -32,14 +31,7 @@ ABSL_FLAG(int32_t, num_classes, 1000,
           "tfrecord: labels are uniform in [0, num_classes)");
 
 int main(int argc, char** argv) {
-  // --help lists this file's flags (absl's default matches files named after
-  // the binary).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "tools/datagen_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+  inputserve::HelpListsFlagsOf("tools/datagen_main.cc");
   absl::SetProgramUsageMessage(
       "Writes a sample dataset for inputserve-server.\n"
       "  inputserve-datagen --format=cifar10|tfrecord --out=DIR "
