@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "client/tools/health_probe.h"
 #include "client/transport/channel.h"
+#include "client/transport/unary_retry.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "inputserve/v1/admin_service.grpc.pb.h"
@@ -17,14 +18,12 @@
 namespace inputserve::admin {
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      s.error_message());
-}
-
-void Prepare(const AdminOptions& options, grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        absl::ToChronoMilliseconds(options.timeout));
+// One call's context: the attempt's deadline and wait_for_ready, and the
+// token.
+void Prepare(const AdminOptions& options,
+             const client_internal::AttemptPolicy& policy,
+             grpc::ClientContext* context) {
+  policy.Apply(context);
   if (!options.token.empty()) {
     context->AddMetadata("authorization", "Bearer " + options.token);
   }
@@ -135,13 +134,19 @@ absl::StatusOr<std::string> RunAdminCommand(
   if (!credentials.ok()) return credentials.status();
   std::shared_ptr<grpc::Channel> channel = client_internal::MakeChannel(
       options.server, *credentials, client_internal::ChannelSettings());
-  grpc::ClientContext context;
-  Prepare(options, &context);
+  const auto deadline = std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(options.timeout);
 
   if (command == "health") {
-    absl::StatusOr<ServingStatus> health =
-        CheckHealth(channel, options.health_service, &context);
-    if (!health.ok()) return health.status();
+    absl::StatusOr<ServingStatus> health;
+    absl::Status s = client_internal::CallWithReconnect(
+        deadline, [&](const client_internal::AttemptPolicy& policy) {
+          grpc::ClientContext context;
+          Prepare(options, policy, &context);
+          health = CheckHealth(channel, options.health_service, &context);
+          return health.status();
+        });
+    if (!s.ok()) return s;
     const std::string name = ServingStatusName(*health);
     if (*health != ServingStatus::kServing) {
       return absl::UnavailableError(
@@ -151,18 +156,29 @@ absl::StatusOr<std::string> RunAdminCommand(
                         : name + "\n";
   }
 
+  // SetMode sets a value, so a second attempt is safe.
   auto stub = v1::AdminService::NewStub(channel);
+  auto call = [&](auto method, const auto& request, auto* reply) {
+    return client_internal::CallWithReconnect(
+        deadline, [&](const client_internal::AttemptPolicy& policy) {
+          grpc::ClientContext context;
+          Prepare(options, policy, &context);
+          return client_internal::FromGrpcStatus(
+              ((*stub).*method)(&context, request, reply));
+        });
+  };
   if (command == "set-mode") {
     v1::SetModeRequest request;
     request.set_mode(mode);
     v1::ModeStatus reply;
-    grpc::Status s = stub->SetMode(&context, request, &reply);
-    if (!s.ok()) return FromGrpc(s);
+    absl::Status s = call(&v1::AdminService::Stub::SetMode, request, &reply);
+    if (!s.ok()) return s;
     return options.json ? Json(reply) : FormatMode(reply);
   }
   v1::ServerStatus reply;
-  grpc::Status s = stub->GetStatus(&context, v1::GetStatusRequest(), &reply);
-  if (!s.ok()) return FromGrpc(s);
+  absl::Status s = call(&v1::AdminService::Stub::GetStatus,
+                        v1::GetStatusRequest(), &reply);
+  if (!s.ok()) return s;
   return options.json ? Json(reply) : FormatStatus(reply);
 }
 

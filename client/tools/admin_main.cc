@@ -27,7 +27,9 @@ ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA bundle to verify the server.");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate (mTLS).");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM client private key (mTLS).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
-          "Deadline of the RPC, e.g. 500ms, 10s.");
+          "Deadline of the command, e.g. 500ms, 10s. When the first "
+          "connection attempt fails, the call is retried once, waiting up "
+          "to 1s (within the deadline) for the server to accept.");
 ABSL_FLAG(bool, json, false, "Print the reply as JSON.");
 ABSL_FLAG(std::string, service, "",
           "Service name for 'health' (empty = the whole server).");

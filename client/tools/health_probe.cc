@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/transport/channel.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -102,10 +103,7 @@ absl::StatusOr<ServingStatus> CheckHealth(
   while (cq.Next(&tag, &ok)) {
   }
   if (!got) return absl::InternalError("completion queue closed");
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
-  }
+  if (!status.ok()) return client_internal::FromGrpcStatus(status);
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) {
     return absl::DataLossError("cannot read the health response");

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/transport/backoff.h"
 #include "client/transport/batch_assembler.h"
+#include "client/transport/channel.h"
 #include "client/transport/chunk_parser.h"
 #include "client/transport/raw_stream.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -17,11 +18,6 @@ namespace {
 
 constexpr char kStreamBatchesMethod[] =
     "/inputserve.v1.InputService/StreamBatches";
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      s.error_message());
-}
 
 }  // namespace
 
@@ -77,7 +73,7 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
   RawServerStream stream(channel_, kStreamBatchesMethod);
   const std::string where = absl::StrCat("streaming from ", config_.target);
   if (!stream.Start(context, request_buffer)) {
-    absl::Status s = FromGrpc(stream.Finish());
+    absl::Status s = FromGrpcStatus(stream.Finish());
     return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
   }
   shared_.health->Set(config_.target_index, "streaming");
@@ -130,7 +126,7 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
     return absl::Status(error.code(),
                         absl::StrCat(where, ": ", error.message()));
   }
-  absl::Status s = FromGrpc(stream.Finish());
+  absl::Status s = FromGrpcStatus(stream.Finish());
   if (s.ok()) return s;
   return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
 }

@@ -15,6 +15,11 @@
 
 namespace inputserve::client_internal {
 
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
 absl::StatusOr<std::string> ReadFileContents(const std::string& path,
                                              const std::string& what) {
   std::ifstream in(path, std::ios::binary);

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/status.h"
 #include "inputserve/options.h"
 
 namespace inputserve::client_internal {
@@ -47,6 +48,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& target,
     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const ChannelSettings& settings);
+
+// grpc::Status as absl::Status: same code, same message.
+absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // Reads a whole file; INVALID_ARGUMENT naming `what` and the path on failure.
 absl::StatusOr<std::string> ReadFileContents(const std::string& path,

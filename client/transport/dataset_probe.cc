@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "client/batch_layout.h"
+#include "client/transport/channel.h"
+#include "client/transport/unary_retry.h"
 #include "grpcpp/client_context.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
 
@@ -46,37 +48,65 @@ absl::StatusOr<ProbeResult> ProbeTargets(
     absl::Duration timeout) {
   const size_t n = targets.size();
   std::vector<std::unique_ptr<v1::InputService::Stub>> stubs(n);
-  std::vector<grpc::ClientContext> contexts(n);
   std::vector<v1::DatasetInfo> infos(n);
-  std::vector<grpc::Status> statuses(n);
-  absl::BlockingCounter pending(static_cast<int>(n));
-  const auto deadline =
-      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
+  std::vector<absl::Status> statuses(n);
   for (size_t i = 0; i < n; ++i) {
     stubs[i] = v1::InputService::NewStub(channels[i]);
-    contexts[i].set_deadline(deadline);
-    stubs[i]->async()->GetDatasetInfo(
-        &contexts[i],
-        &static_cast<const v1::GetDatasetInfoRequest&>(
-            v1::GetDatasetInfoRequest::default_instance()),
-        &infos[i], [&statuses, &pending, i](grpc::Status s) {
-          statuses[i] = std::move(s);
-          pending.DecrementCount();
-        });
   }
-  pending.Wait();
+  // One round of GetDatasetInfo calls, in parallel, to the targets `which`.
+  const auto round = [&](const std::vector<size_t>& which,
+                         const AttemptPolicy& policy) {
+    std::vector<grpc::ClientContext> contexts(which.size());
+    std::vector<grpc::Status> replies(which.size());
+    absl::BlockingCounter pending(static_cast<int>(which.size()));
+    for (size_t k = 0; k < which.size(); ++k) {
+      policy.Apply(&contexts[k]);
+      stubs[which[k]]->async()->GetDatasetInfo(
+          &contexts[k],
+          &static_cast<const v1::GetDatasetInfoRequest&>(
+              v1::GetDatasetInfoRequest::default_instance()),
+          &infos[which[k]], [&replies, &pending, k](grpc::Status s) {
+            replies[k] = std::move(s);
+            pending.DecrementCount();
+          });
+    }
+    pending.Wait();
+    for (size_t k = 0; k < which.size(); ++k) {
+      statuses[which[k]] = FromGrpcStatus(replies[k]);
+    }
+  };
+  // As CallWithReconnect (unary_retry.h), for all targets at once.
+  const auto deadline =
+      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
+  std::vector<size_t> all(n);
+  for (size_t i = 0; i < n; ++i) all[i] = i;
+  round(all, FirstAttempt(deadline));
+  std::vector<size_t> again;
+  for (size_t i = 0; i < n; ++i) {
+    if (ShouldReconnect(statuses[i])) again.push_back(i);
+  }
+  if (!again.empty()) {
+    std::vector<absl::Status> first(n);
+    for (size_t i : again) first[i] = statuses[i];
+    round(again, ReconnectAttempt(deadline));
+    for (size_t i : again) {
+      if (!statuses[i].ok()) {
+        statuses[i] = BothAttemptsFailed(first[i], statuses[i]);
+      }
+    }
+  }
 
   ProbeResult result;
   result.modes.resize(n);
   std::string unreachable;
   int first = -1;
   for (size_t i = 0; i < n; ++i) {
-    const grpc::Status& s = statuses[i];
+    const absl::Status& s = statuses[i];
     if (!s.ok()) {
-      const auto code = static_cast<absl::StatusCode>(s.error_code());
+      const absl::StatusCode code = s.code();
       const std::string message =
           absl::StrCat("connecting to ", targets[i], ": ",
-                       absl::StatusCodeToString(code), ": ", s.error_message());
+                       absl::StatusCodeToString(code), ": ", s.message());
       if (code != absl::StatusCode::kUnavailable &&
           code != absl::StatusCode::kDeadlineExceeded) {
         return absl::Status(code, message);

@@ -27,6 +27,8 @@ struct ProbeResult {
 // with context, when one answers with something other than UNAVAILABLE or
 // DEADLINE_EXCEEDED (e.g. UNIMPLEMENTED: not an inputserve server). Targets
 // that are merely unreachable are tolerated: their streams keep retrying.
+// A target whose first call fails with UNAVAILABLE is asked once more,
+// waiting up to kReconnectWindow for a connection (see unary_retry.h).
 absl::StatusOr<ProbeResult> ProbeTargets(
     const std::vector<std::string>& targets,
     const std::vector<std::shared_ptr<grpc::Channel>>& channels,

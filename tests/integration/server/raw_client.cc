@@ -1,5 +1,6 @@
 #include "tests/integration/server/raw_client.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -12,8 +13,15 @@ namespace inputserve::testing {
 std::shared_ptr<grpc::Channel> Connect(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   args);
+  auto channel = grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), args);
+  // Connected before the first call: a call without wait_for_ready fails on
+  // the first failed connection attempt, and gRPC 1.51 can fail one
+  // spuriously (client/transport/unary_retry.h). Calls still report their
+  // own errors if this times out.
+  channel->WaitForConnected(std::chrono::system_clock::now() +
+                            std::chrono::seconds(10));
+  return channel;
 }
 
 BatchReader::BatchReader(v1::InputService::Stub* stub,

@@ -13,6 +13,7 @@
 
 namespace inputserve::testing {
 
+// A plaintext channel to a listening server, connected (waits up to 10 s).
 std::shared_ptr<grpc::Channel> Connect(const std::string& target);
 
 struct ReceivedBatch {

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/tools/admin_commands.h"
 #include "client/tools/health_probe.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -151,8 +153,35 @@ TEST_F(AdminTest, HealthReportsServingAndNotServing) {
 
 TEST_F(AdminTest, UnreachableServerIsUnavailable) {
   options_.server = "127.0.0.1:1";
-  EXPECT_EQ(RunAdminCommand(options_, {"status"}).status().code(),
-            absl::StatusCode::kUnavailable);
+  options_.timeout = absl::Minutes(2);
+  const absl::Time start = absl::Now();
+  absl::Status s = RunAdminCommand(options_, {"status"}).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("still unreachable after retrying"),
+            std::string::npos)
+      << s;
+  // Reported after the reconnect window, not at the end of --timeout.
+  EXPECT_LT(absl::Now() - start, absl::Minutes(1));
+}
+
+// One failed connection is not the last word: a server that starts while
+// the command runs is found (a HEALTHCHECK against a restarting server; and
+// the spurious connect failures of gRPC 1.51, see unary_retry.h).
+TEST_F(AdminTest, ServerThatStartsDuringTheCommandIsFound) {
+  server_->Shutdown();
+  server_.reset();
+  std::thread late([this] {
+    absl::SleepFor(absl::Milliseconds(300));
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options_.server, grpc::InsecureServerCredentials());
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  });
+  absl::StatusOr<std::string> status = RunAdminCommand(options_, {"status"});
+  late.join();
+  ASSERT_NE(server_, nullptr) << "could not listen on " << options_.server;
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_NE(status->find("batch_size: 256"), std::string::npos) << *status;
 }
 
 TEST(HealthProbeTest, EncodesAndDecodes) {

@@ -17,13 +17,20 @@ namespace {
 thread_local uint64_t tls_allocations = 0;
 }  // namespace
 
-void* operator new(size_t n) {
+// noinline: inlined into std::allocator, GCC 12 at -O3 pairs malloc() with
+// operator delete (or free() with operator new) and fails the build with
+// -Werror=mismatched-new-delete, a false positive: both are replaced here.
+__attribute__((noinline)) void* operator new(size_t n) {
   ++tls_allocations;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept {
+  std::free(p);
+}
+__attribute__((noinline)) void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace inputserve::testing {
 namespace {

@@ -3,7 +3,9 @@
 #include "inputserve/client.h"
 
 #include <set>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/client/client_test_util.h"
@@ -28,6 +30,29 @@ TEST(ClientTest, CreateFailsWithUnavailableWhenNoTargetAnswers) {
             std::string::npos)
       << client.status();
   EXPECT_NE(client.status().message().find("127.0.0.1:2"), std::string::npos);
+}
+
+// Create() does not give up after one failed connection: a server that
+// starts within the reconnect window is found (unary_retry.h).
+TEST(ClientTest, CreateFindsAServerThatStartsWhileItConnects) {
+  auto probe = StartFake();
+  const int port = probe->port();
+  probe->Shutdown();
+  probe.reset();
+  std::unique_ptr<FakeInputServer> late;
+  std::thread starter([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    FakeServerOptions again;
+    again.port = port;
+    late = FakeInputServer::Start(again);
+  });
+  ClientOptions o = FastOptions({absl::StrCat("127.0.0.1:", port)});
+  o.connect_timeout = absl::Seconds(30);
+  auto client = Client::Create(o);
+  starter.join();
+  ASSERT_NE(late, nullptr) << "could not listen on port " << port;
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE((*client)->Next().ok());
 }
 
 TEST(ClientTest, CreateRejectsInvalidOptionsBeforeConnecting) {
