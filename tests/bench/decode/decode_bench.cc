@@ -6,24 +6,18 @@
 //   (b) fast:  region decode at the coarsest adequate DCT scale (what the
 //       server runs), then crop + resize;
 //   (f) floor: for the same crops, only the entropy (Huffman) decoding that
-//       no libjpeg-based decoder can skip: every row down to the crop's
-//       bottom edge, skipped with jpeg_skip_scanlines at DCT scale 1/8 (no
-//       IDCT, no colour conversion, no resize). (b) can approach (f) but
-//       not pass it, so (f) bounds what any further work on the decode
-//       path could give with this libjpeg-turbo;
+//       no libjpeg-based decoder can skip (entropy_floor.h). (b) can
+//       approach (f) but not pass it, so (f) bounds what any further work
+//       on the decode path could give with this libjpeg-turbo;
 // on generated images and on real photographs from Debian packages, and
 // prints the ratios b/a and f/b measured in the same run.
 //
 //   decode_bench [--seconds=S] [--threads=N] [--out_size=224]
-#include <time.h>
-// jpeglib.h needs FILE and size_t declared first.
-#include <cstdio>
-#include <jpeglib.h>
 #include <turbojpeg.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -33,6 +27,7 @@
 #include "server/codec/image_preprocessor.h"
 #include "server/codec/rng.h"
 #include "server/tools/image_painter.h"
+#include "tests/bench/decode/entropy_floor.h"
 
 namespace inputserve {
 namespace {
@@ -103,46 +98,6 @@ ImageSet Photos(const std::string& name,
 
 enum class Path { kPlain, kRegion, kFast, kFloor };
 
-// Path (f): entropy-decodes rows [0, crop bottom) of `jpeg` and nothing
-// else. The bench's images are valid, so libjpeg's default error handler
-// (print and exit) is enough.
-class EntropyFloor {
- public:
-  EntropyFloor() {
-    cinfo_.err = jpeg_std_error(&err_);
-    jpeg_create_decompress(&cinfo_);
-  }
-  ~EntropyFloor() { jpeg_destroy_decompress(&cinfo_); }
-  EntropyFloor(const EntropyFloor&) = delete;
-  EntropyFloor& operator=(const EntropyFloor&) = delete;
-
-  void Run(const std::string& jpeg, uint64_t seed) {
-    jpeg_mem_src(&cinfo_, reinterpret_cast<const unsigned char*>(jpeg.data()),
-                 jpeg.size());
-    jpeg_read_header(&cinfo_, TRUE);
-    const CropPlan plan =
-        PlanCrop(static_cast<int>(cinfo_.image_width),
-                 static_cast<int>(cinfo_.image_height), true, seed);
-    cinfo_.scale_num = 1;
-    cinfo_.scale_denom = 8;
-    cinfo_.out_color_space = JCS_RGB;
-    jpeg_start_decompress(&cinfo_);
-    const JDIMENSION bottom = static_cast<JDIMENSION>(
-        (plan.window.y + plan.window.height + 7) / 8);
-    jpeg_skip_scanlines(&cinfo_, std::min(bottom, cinfo_.output_height));
-    jpeg_abort_decompress(&cinfo_);
-  }
-
- private:
-  jpeg_decompress_struct cinfo_;
-  jpeg_error_mgr err_;
-};
-
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 struct Rate {
   double wall = 0;     // Images per wall-clock second, all threads together.
@@ -164,12 +119,12 @@ Rate Measure(const ImageSet& set, Path path, int threads, const Flags& f) {
       o.augment = true;
       o.max_scale_denom = path == Path::kFast ? 8 : 1;
       ImagePreprocessor p(o);
-      EntropyFloor floor;
+      bench::EntropyFloor floor;
       std::vector<uint8_t> out(static_cast<size_t>(f.out_size) * f.out_size *
                                3);
       uint64_t seed = static_cast<uint64_t>(t) << 32;
       long n = 0;
-      const double cpu0 = ThreadCpuSeconds();
+      const double cpu0 = bench::ThreadCpuSeconds();
       while (!stop.load(std::memory_order_relaxed)) {
         const std::string& jpeg = set.jpegs[(seed + t) % set.jpegs.size()];
         absl::Status s;
@@ -190,7 +145,7 @@ Rate Measure(const ImageSet& set, Path path, int threads, const Flags& f) {
         ++n;
       }
       counts[t] = n;
-      cpu[t] = ThreadCpuSeconds() - cpu0;
+      cpu[t] = bench::ThreadCpuSeconds() - cpu0;
     });
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));

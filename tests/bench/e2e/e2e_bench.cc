@@ -13,6 +13,11 @@
 //             [--batches=12] [--warmup=3] [--batch_size=256]
 //             [--decode_threads=0] [--num_workers=0] [--no_peer]
 //
+// Per set it also measures the entropy-decoding floor of the set's JPEGs
+// (tests/bench/decode/entropy_floor.h): the CPU per image below which no
+// pipeline built on this libjpeg-turbo can go, and so the highest CPU-per-
+// image ratio over the DataLoader that any such pipeline could reach.
+//
 // Last lines, one per set:
 //   RESULT e2e_images_per_sec=<x> dataloader_images_per_sec=<y>
 //          ratio=<x/y> photos=<real|generated>
@@ -42,6 +47,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "inputserve/client.h"
+#include "server/sources/dataset.h"
+#include "server/sources/example_proto.h"
+#include "server/sources/tfrecord.h"
+#include "tests/bench/decode/entropy_floor.h"
 #include "tests/bench/e2e/photo_dataset.h"
 #include "tests/testing/server_process.h"
 
@@ -214,6 +223,46 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// Remembers the first record a reader had to skip.
+class FirstSkip : public SkipSink {
+ public:
+  void OnSkip(absl::string_view reason, absl::string_view file,
+              uint64_t offset, absl::string_view detail) override {
+    if (error.ok()) {
+      error = absl::DataLossError(absl::StrCat(file, " at ", offset, ": ",
+                                               reason, ": ", detail));
+    }
+  }
+  absl::Status error;
+};
+
+// The JPEG bytes of every record of the TFRecord `files`, in order.
+absl::StatusOr<std::vector<std::string>> ReadJpegs(
+    const std::vector<std::string>& files) {
+  std::vector<std::string> out;
+  for (const std::string& path : files) {
+    absl::StatusOr<TfrecordScan> scan = ScanTfrecordFile(path);
+    if (!scan.ok()) return scan.status();
+    TfrecordReader reader;
+    if (absl::Status s = reader.Open(path, scan->num_records); !s.ok()) {
+      return s;
+    }
+    FirstSkip skips;
+    TfrecordRecord record;
+    for (;;) {
+      absl::StatusOr<bool> more =
+          reader.Next([](uint64_t) { return true; }, &skips, &record);
+      if (!more.ok()) return more.status();
+      if (!skips.error.ok()) return skips.error;
+      if (!*more) break;
+      absl::StatusOr<ImageExample> example = ParseImageExample(record.data);
+      if (!example.ok()) return example.status();
+      out.emplace_back(example->image);
+    }
+  }
+  return out;
+}
+
 struct SetFiles {
   std::vector<std::string> files;
   std::string glob;
@@ -290,6 +339,15 @@ int Main() {
       return 1;
     }
     std::printf("[%s] %s\n", set.c_str(), files->description.c_str());
+    absl::StatusOr<std::vector<std::string>> jpegs = ReadJpegs(files->files);
+    if (!jpegs.ok()) {
+      std::fprintf(stderr, "set %s: reading its JPEGs back: %s\n",
+                   set.c_str(), std::string(jpegs.status().message()).c_str());
+      return 1;
+    }
+    const double floor_ms = EntropyFloorMsPerImage(*jpegs, 1.0);
+    std::printf("[%s] entropy floor: %.3f CPU ms/image over %zu images\n",
+                set.c_str(), floor_ms, jpegs->size());
     std::vector<double> ours, theirs, our_cpu, their_cpu;
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
       const std::string load_before = LoadAverage();
@@ -344,6 +402,11 @@ int Main() {
           "dataloader %.2f, ratio %.2fx",
           set, Median(our_cpu), Median(their_cpu),
           Median(their_cpu) / Median(our_cpu)));
+      results.push_back(absl::StrFormat(
+          "entropy floor photos=%s: %.3f CPU ms/image, so no pipeline on "
+          "this libjpeg-turbo can use less than 1/%.2f of the DataLoader's "
+          "CPU per image",
+          set, floor_ms, Median(their_cpu) / floor_ms));
       results.push_back(absl::StrFormat(
           "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=%.1f "
           "ratio=%.2f photos=%s",
