@@ -70,13 +70,24 @@ class DnsTargetTest : public ::testing::Test {
     };
   }
 
+  // The server's count of real batches sent, once it is above zero (or
+  // after 10 s). A server counts a batch when gRPC reports its last write
+  // done, which may come after the client already holds the batch.
   static double BatchesSent(const ServerProcess& server) {
-    absl::StatusOr<std::string> text =
-        HttpGet(server.metrics_port(), "/metrics");
-    if (!text.ok()) return -1;
-    absl::StatusOr<double> v =
-        MetricValue(*text, "inputserve_batches_sent_total{mode=\"real\"}");
-    return v.ok() ? *v : -1;
+    double sent = -1;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      absl::StatusOr<std::string> text =
+          HttpGet(server.metrics_port(), "/metrics");
+      absl::StatusOr<double> v =
+          text.ok() ? MetricValue(*text,
+                                  "inputserve_batches_sent_total{mode=\"real\"}")
+                    : absl::StatusOr<double>(text.status());
+      sent = v.ok() ? *v : -1;
+      if (sent > 0) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    } while (absl::Now() < deadline);
+    return sent;
   }
 
   std::string dir_;
