@@ -183,12 +183,14 @@ TEST_F(ReplicaFaultsTest, SigtermDrainsOneReplicaAndTheClientMovesOn) {
   EXPECT_EQ(code, 0) << replicas_->replica(kVictim).output();
   EXPECT_LT(took, absl::Seconds(10));
   const size_t received_total = Received(kVictim);
-  // Nothing the server counted as sent is lost on a drain. A few more may
+  // Nothing the server counted as sent is lost on a drain, and nothing
+  // arrives twice or out of order (the sequence check). More than `sent` may
   // arrive: the batch each stream was writing when the signal came, and
-  // writes that gRPC completed after the "stable" reading of the counter (seen
-  // once in CI on a loaded machine: sent 274, received 277).
+  // writes gRPC completed after the "stable" reading of the counter, since a
+  // loaded client's gRPC thread can still be draining its socket and open
+  // the flow-control window later (seen: sent 274, received 277 in CI; 280
+  // under ctest -j6 on 2 cores). So no upper bound: it measured the machine.
   EXPECT_GE(received_total, static_cast<size_t>(*sent));
-  EXPECT_LE(received_total, static_cast<size_t>(*sent) + 4);
   const std::vector<uint64_t>& seqs =
       per_source_[replicas_->targets()[kVictim]];
   for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i);
