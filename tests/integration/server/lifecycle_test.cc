@@ -47,7 +47,10 @@ TEST(LifecycleTest, SigtermWithIdleServerExitsZeroQuickly) {
   const absl::Time start = absl::Now();
   EXPECT_EQ(server->StopWithSignal(SIGTERM, absl::Seconds(10)), 0)
       << server->output();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  // Well inside SPEC.md's 10 s. Nearly all of it is the /metrics HTTP
+  // server (civetweb) stopping: its accept loop polls with a 2 s quantum
+  // fixed at Debian's compile time, so this takes 0-2 s, 2.5 s under ASan.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST(LifecycleTest, SigintAlsoDrains) {
