@@ -49,9 +49,10 @@ class Server {
   // {"data": P, "admin": P, "metrics": P}
   std::string PortsJson() const;
 
-  // Health turns NOT_SERVING at once, new calls are refused with UNAVAILABLE,
-  // open streams end with UNAVAILABLE after the batch in flight (or are
-  // cancelled after options.drain_timeout), then everything stops.
+  // Health turns NOT_SERVING at once, /metrics stops, new calls are refused
+  // with UNAVAILABLE, open streams end with UNAVAILABLE after the batch in
+  // flight (or are cancelled after options.drain_timeout), then everything
+  // stops: at most drain_timeout + about 0.5 s.
   void Shutdown();
 
  private:
