@@ -41,6 +41,14 @@ TEST(LifecycleTest, SigtermEndsStreamsWithUnavailableAndExitsZero) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
+// Slack for process start-up noise and exit; AddressSanitizer's exit-time
+// leak scan adds ~0.3 s (StalledConsumer...: 3.53 s plain, 3.56-3.89 s ASan).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr absl::Duration kExitSlack = absl::Milliseconds(1500);
+#else
+constexpr absl::Duration kExitSlack = absl::Milliseconds(1000);
+#endif
+
 // A consumer that stops reading (38.5 MB batches fill every window) keeps
 // its stream open until --drain_timeout; the whole shutdown must still end
 // about half a second after it. (The /metrics server used to be stopped only
@@ -60,7 +68,8 @@ TEST(LifecycleTest, StalledConsumerIsCancelledAtTheDrainTimeout) {
   const absl::Duration took = absl::Now() - start;
   RecordProperty("exit_after_ms", absl::ToInt64Milliseconds(took));
   EXPECT_GE(took, absl::Seconds(3)) << "the stream was not kept to the end";
-  EXPECT_LT(took, absl::Seconds(4.5)) << "drain_timeout 3s + grace 0.5s";
+  EXPECT_LT(took, absl::Seconds(3.5) + kExitSlack)
+      << "drain_timeout 3s + grace 0.5s";
   EXPECT_NE(server->output().find("drain timeout: cancelling 1 stream"),
             std::string::npos)
       << server->output();
