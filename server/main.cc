@@ -2,7 +2,22 @@
 // SIGINT, then drains and exits 0.
 #include <signal.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define INPUTSERVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define INPUTSERVE_LSAN 1
+#endif
+#endif
+#ifndef INPUTSERVE_LSAN
+#define INPUTSERVE_LSAN 0
+#endif
+#if INPUTSERVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -79,6 +94,23 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(8),
 
 namespace inputserve {
 namespace {
+
+// Ends the process once Server::Shutdown has drained and stopped everything,
+// without running destructors. Destroying the last grpc::Server runs gRPC
+// 1.51's clean-up synchronously on this thread (grpc_shutdown: "starts
+// clean-up now"), and that waits up to 10 s for every I/O object to go away
+// (grpc_iomgr_shutdown), e.g. a connection a client still holds open. It
+// once kept a drained server alive past SPEC's 10 s ("stopped" logged at
+// 2 s, killed at 10 s; ASan build, loaded machine). Nothing is left to
+// finish: streams are done, the listeners closed, /metrics stopped.
+[[noreturn]] void ExitAfterShutdown() {
+  std::fflush(nullptr);
+#if INPUTSERVE_LSAN
+  // _Exit skips LeakSanitizer's exit-time check: run it here.
+  __lsan_do_leak_check();
+#endif
+  std::_Exit(0);
+}
 
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions o;
@@ -180,7 +212,7 @@ int Run(int argc, char** argv) {
           ": draining");
   (*server)->Shutdown();
   LogInfo("stopped");
-  return 0;
+  ExitAfterShutdown();
 }
 
 }  // namespace
