@@ -79,21 +79,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-// Settings shared by the data and admin servers.
-void ConfigureBuilder(grpc::ServerBuilder& builder) {
-  // Batches are chunked, but a client may ask for large chunks; requests
-  // are tiny. -1 = unlimited.
-  builder.SetMaxSendMessageSize(-1);
-  builder.SetMaxReceiveMessageSize(4 << 20);
-  // Detect dead peers within seconds: ping every 10 s, give up after 5 s.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Clients ping too (see the client's channel args); allow it.
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-}
 
 // One gRPC server on `address` serving `service` plus health and
 // reflection; the flag name goes into the error.
@@ -102,7 +87,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartServer(
     const std::shared_ptr<grpc::ServerCredentials>& creds,
     grpc::Service* service, int* bound_port) {
   grpc::ServerBuilder builder;
-  ConfigureBuilder(builder);
+  ConfigureServerBuilder(builder);
   builder.AddListeningPort(address, creds, bound_port);
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -116,6 +101,21 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> BuildAndStartServer(
 }
 
 }  // namespace
+
+void ConfigureServerBuilder(grpc::ServerBuilder& builder) {
+  // Batches are chunked, but a client may ask for large chunks; requests
+  // are tiny. -1 = unlimited.
+  builder.SetMaxSendMessageSize(-1);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  // Detect dead peers within seconds: ping every 10 s, give up after 5 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients ping too (see the client's channel args); allow it.
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+}
 
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& contents) {

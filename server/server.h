@@ -19,6 +19,7 @@
 
 namespace grpc {
 class Server;
+class ServerBuilder;
 }  // namespace grpc
 namespace prometheus {
 class Exposer;
@@ -33,6 +34,10 @@ class Pipeline;
 class ServerMetrics;
 class SyntheticBatchCache;
 class TokenAuthenticator;
+
+// The transport settings every inputserve gRPC server uses (message sizes,
+// keepalive); also applied by benchmarks that stand in for the server.
+void ConfigureServerBuilder(grpc::ServerBuilder& builder);
 
 struct BoundPorts {
   int data = 0;

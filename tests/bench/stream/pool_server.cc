@@ -7,6 +7,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/metrics.h"
 #include "server/pipeline/pipeline.h"
+#include "server/server.h"
 #include "server/sources/synthetic.h"
 #include "server/transport/input_service.h"
 #include "server/transport/synthetic_cache.h"
@@ -149,16 +150,8 @@ absl::Status PoolServer::Start(const PoolServerOptions& options) {
                                                 std::move(service_options));
 
   grpc::ServerBuilder builder;
-  // The transport-relevant settings of server/server.cc ConfigureBuilder,
-  // so these figures are the shipped server's.
-  builder.SetMaxSendMessageSize(-1);
-  builder.SetMaxReceiveMessageSize(4 << 20);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // The shipped server's transport settings, so these figures are its own.
+  ConfigureServerBuilder(builder);
   for (const auto& [name, value] : options.channel_args) {
     builder.AddChannelArgument(name, value);
   }
