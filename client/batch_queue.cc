@@ -9,16 +9,17 @@ namespace inputserve::client_internal {
 
 absl::StatusOr<std::unique_ptr<BatchQueue>> BatchQueue::Create(
     int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free,
-    int max_ahead) {
+    int max_ahead, bool grow_when_held) {
   const size_t ahead = max_ahead <= 0 ? static_cast<size_t>(num_slots)
                                       : static_cast<size_t>(max_ahead);
-  std::unique_ptr<BatchQueue> queue(new BatchQueue(std::move(free), ahead));
   // Empty payloads are legal in principle; allocate at least one byte so a
   // slot always has a distinct pointer.
   const size_t bytes = slot_bytes == 0 ? 1 : slot_bytes;
+  std::unique_ptr<BatchQueue> queue(new BatchQueue(
+      std::move(alloc), std::move(free), bytes, ahead, grow_when_held));
   absl::MutexLock lock(&queue->mu_);
   for (int i = 0; i < num_slots; ++i) {
-    absl::StatusOr<void*> mem = alloc(bytes);
+    absl::StatusOr<void*> mem = queue->alloc_(bytes);
     if (!mem.ok()) {
       return absl::ResourceExhaustedError(
           absl::StrCat("allocating batch buffer ", i + 1, " of ", num_slots,
@@ -71,21 +72,47 @@ void BatchQueue::PushReady(Slot* slot) {
 }
 
 Slot* BatchQueue::PopReady(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto has_ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !ready_.empty();
-  };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&has_ready), timeout)) {
-    return nullptr;
+  Slot* slot = nullptr;
+  bool grow = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto has_ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !ready_.empty();
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&has_ready), timeout)) {
+      return nullptr;
+    }
+    slot = ready_.front();
+    ready_.pop_front();
+    ++held_;
+    // The streams' share is max_ahead_ slots; everything else may be held.
+    grow = grow_ && slots_.size() - held_ < max_ahead_;
   }
-  Slot* slot = ready_.front();
-  ready_.pop_front();
+  if (grow) Grow();
   return slot;
+}
+
+bool BatchQueue::Grow() {
+  absl::StatusOr<void*> mem = alloc_(slot_bytes_);
+  // On failure the streams just wait for the reader to release a slot.
+  if (!mem.ok()) return false;
+  auto slot = std::make_unique<Slot>();
+  slot->data = static_cast<uint8_t*>(*mem);
+  absl::MutexLock lock(&mu_);
+  free_slots_.push_back(slot.get());
+  slots_.push_back(std::move(slot));
+  return true;
 }
 
 void BatchQueue::Release(Slot* slot) {
   absl::MutexLock lock(&mu_);
+  --held_;
   free_slots_.push_back(slot);
+}
+
+size_t BatchQueue::num_slots() const {
+  absl::MutexLock lock(&mu_);
+  return slots_.size();
 }
 
 void BatchQueue::SetAccepting(bool accepting) {

@@ -3,6 +3,9 @@
 // slot, fill it and push it ready; Next() pops ready slots in arrival order
 // and releases them. A bounded pool gives backpressure: a stream that finds
 // no free slot stops reading, and gRPC flow control slows the server.
+// A reader may hold popped slots as long as it likes (a batch handle kept
+// alive); with `grow_when_held` the pool grows by a slot whenever the reader
+// holds more than its share, so held batches never starve the streams.
 // Thread-safe.
 #ifndef INPUTSERVE_CLIENT_BATCH_QUEUE_H_
 #define INPUTSERVE_CLIENT_BATCH_QUEUE_H_
@@ -18,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "inputserve/batch.h"
 #include "inputserve/v1/common.pb.h"
 
 namespace inputserve::client_internal {
@@ -26,6 +30,8 @@ struct Slot {
   uint8_t* data = nullptr;
   v1::BatchHeader header;
   int source = -1;  // Index of the target that sent it.
+  // The reader's view of the slot's batch, built on first use.
+  Batch batch;
 };
 
 class BatchQueue {
@@ -37,12 +43,12 @@ class BatchQueue {
   // pinned host memory); they are returned through `free` on destruction.
   // At most `max_ahead` slots are ready or being filled at once (the
   // prefetch depth); the rest belong to the reader. 0 = no limit beyond
-  // num_slots.
-  static absl::StatusOr<std::unique_ptr<BatchQueue>> Create(int num_slots,
-                                                            size_t slot_bytes,
-                                                            AllocFn alloc,
-                                                            FreeFn free,
-                                                            int max_ahead = 0);
+  // num_slots. With `grow_when_held`, once the reader holds more than
+  // num_slots - max_ahead popped slots, each further pop adds a slot to the
+  // pool (allocated outside the lock); the pool keeps its high-water size.
+  static absl::StatusOr<std::unique_ptr<BatchQueue>> Create(
+      int num_slots, size_t slot_bytes, AllocFn alloc, FreeFn free,
+      int max_ahead = 0, bool grow_when_held = false);
   ~BatchQueue();
 
   // Blocks until a free slot exists; nullptr once the queue stops accepting
@@ -56,7 +62,7 @@ class BatchQueue {
   void Abandon(Slot* slot);
   // Oldest ready slot, or nullptr after `timeout`.
   Slot* PopReady(absl::Duration timeout);
-  // Returns a slot taken by PopReady to the free pool.
+  // Returns a slot taken by PopReady to the free pool. Any thread.
   void Release(Slot* slot);
   // While not accepting, AcquireFree returns nullptr and PushReady drops.
   void SetAccepting(bool accepting);
@@ -64,15 +70,28 @@ class BatchQueue {
   void DrainReady();
 
   size_t ready_count() const;
+  // Slots in the pool (grows with held slots when grow_when_held).
+  size_t num_slots() const;
 
  private:
-  BatchQueue(FreeFn free, size_t max_ahead)
-      : free_(std::move(free)), max_ahead_(max_ahead) {}
+  BatchQueue(AllocFn alloc, FreeFn free, size_t slot_bytes, size_t max_ahead,
+             bool grow)
+      : alloc_(std::move(alloc)),
+        free_(std::move(free)),
+        slot_bytes_(slot_bytes),
+        max_ahead_(max_ahead),
+        grow_(grow) {}
+  // Adds one slot to the free pool; false when allocation fails.
+  bool Grow() ABSL_LOCKS_EXCLUDED(mu_);
 
+  AllocFn alloc_;
   FreeFn free_;
+  const size_t slot_bytes_;
   const size_t max_ahead_;
-  std::vector<std::unique_ptr<Slot>> slots_;  // Owns every slot.
+  const bool grow_;
   mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);  // Owns all.
+  size_t held_ ABSL_GUARDED_BY(mu_) = 0;  // Popped, not yet released.
   std::vector<Slot*> free_slots_ ABSL_GUARDED_BY(mu_);
   std::deque<Slot*> ready_ ABSL_GUARDED_BY(mu_);
   size_t filling_ ABSL_GUARDED_BY(mu_) = 0;  // Acquired, not yet pushed.

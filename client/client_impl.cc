@@ -65,27 +65,26 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
                                      layout.status().message()));
   }
   client->layout_ = std::make_unique<BatchLayout>(*std::move(layout));
+  client->info_ = MakeDatasetInfo(names, *probe);
 
   absl::StatusOr<std::unique_ptr<DeviceBackend>> backend = CreateDeviceBackend(
       opts.device_kind, opts.num_devices, client->layout_.get());
   if (!backend.ok()) return backend.status();
   client->backend_ = *std::move(backend);
-  DeviceBackend* raw_backend = client->backend_.get();
+  std::shared_ptr<DeviceBackend> shared_backend = client->backend_;
   // One slot more than the prefetch depth: the caller holds one while up to
   // prefetch_batches are received ahead (never more, so the depth reported
-  // in stats() is the real bound).
+  // in stats() is the real bound). Handles held longer grow the pool.
   absl::StatusOr<std::unique_ptr<BatchQueue>> queue = BatchQueue::Create(
       opts.prefetch_batches + 1, client->layout_->payload_bytes(),
-      [raw_backend](size_t n) { return raw_backend->AllocateHost(n); },
-      [raw_backend](void* p) { raw_backend->FreeHost(p); },
-      opts.prefetch_batches);
+      [shared_backend](size_t n) { return shared_backend->AllocateHost(n); },
+      [shared_backend](void* p) { shared_backend->FreeHost(p); },
+      opts.prefetch_batches, /*grow_when_held=*/true);
   if (!queue.ok()) return queue.status();
   client->queue_ = *std::move(queue);
-
-  client->InitBatch(&client->real_batch_, &client->real_pointers_,
-                    /*from_cache=*/false);
-  client->InitBatch(&client->cache_batch_, &client->cache_pointers_,
-                    /*from_cache=*/true);
+  client->pointers_.assign(
+      client->layout_->num_slices(),
+      std::vector<void*>(client->layout_->tensors().size(), nullptr));
   client->health_ = std::make_unique<TargetHealth>();
   {
     // Before the watchers start, so their first report is not overwritten.
@@ -219,6 +218,33 @@ void ClientImpl::Refresh() {
   }
 }
 
+DatasetInfo MakeDatasetInfo(const std::vector<std::string>& names,
+                            const ProbeResult& probe) {
+  DatasetInfo info;
+  const v1::DatasetInfo& agreed = probe.info;
+  info.dataset = agreed.dataset();
+  info.batch_size = static_cast<int>(agreed.batch_size());
+  info.batch_payload_bytes = agreed.batch_payload_bytes();
+  info.num_classes = static_cast<int>(agreed.num_classes());
+  info.class_names.assign(agreed.class_names().begin(),
+                          agreed.class_names().end());
+  for (const v1::TensorSpec& t : agreed.tensors()) {
+    info.tensors.push_back({t.name(), static_cast<ElementType>(t.dtype()),
+                            {t.shape().begin(), t.shape().end()}});
+  }
+  std::set<std::pair<uint32_t, uint32_t>> counted;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!probe.answered_by[i]) continue;
+    const v1::DatasetInfo& own = probe.infos[i];
+    info.shards.push_back({names[i], own.dataset(), own.shard_index(),
+                           own.num_shards(), own.examples_per_epoch()});
+    if (counted.insert({own.shard_index(), own.num_shards()}).second) {
+      info.examples_per_epoch += own.examples_per_epoch();
+    }
+  }
+  return info;
+}
+
 ClientImpl::ClientImpl(ClientOptions options)
     : options_(std::move(options)), created_(absl::Now()) {}
 
@@ -239,17 +265,17 @@ ClientImpl::~ClientImpl() {
     absl::MutexLock lock(&endpoints_mu_);
     endpoints_.clear();
   }
-  if (backend_ != nullptr) backend_->FreeCache();
+  // Handles still held keep their slots (and the queue) alive.
+  held_.reset();
+  cache_.reset();
 }
 
-void ClientImpl::InitBatch(Batch* batch, DevicePointers* pointers,
-                           bool from_cache) {
+void ClientImpl::InitBatch(Batch* batch, bool from_cache) const {
   const int slices = layout_->num_slices();
   const auto& tensors = layout_->tensors();
   batch->global_batch_size = layout_->batch_size();
   batch->from_cache = from_cache;
   batch->devices.assign(slices, DeviceBatch());
-  pointers->assign(slices, std::vector<void*>(tensors.size(), nullptr));
   for (int d = 0; d < slices; ++d) {
     DeviceBatch& device = batch->devices[d];
     device.device = options_.num_devices == 0 ? -1 : d;
@@ -283,8 +309,9 @@ void ClientImpl::SetMeta(Batch* batch, const Slot& slot) {
   health_->CopyName(slot.source, &batch->source);
 }
 
-void ClientImpl::NoteReturned(const Batch& batch) {
-  counters_.Add(counters_.batches);
+uint64_t ClientImpl::NoteReturned(const Batch& batch) {
+  const uint64_t step =
+      counters_.batches.fetch_add(1, std::memory_order_relaxed);
   counters_.mode.store(static_cast<int>(batch.mode), std::memory_order_relaxed);
   counters_.mode_generation.store(batch.mode_generation,
                                   std::memory_order_relaxed);
@@ -293,21 +320,65 @@ void ClientImpl::NoteReturned(const Batch& batch) {
         absl::ToInt64Nanoseconds(absl::Now() - created_),
         std::memory_order_relaxed);
   }
+  return step;
+}
+
+std::shared_ptr<const Batch> ClientImpl::HandOut(Slot* slot, DeviceLease lease) {
+  // The deleter holds the queue: a handle may outlive the client.
+  struct Return {
+    std::shared_ptr<BatchQueue> queue;
+    Slot* slot;
+    DeviceLease lease;
+    void operator()(const Batch*) {
+      lease.reset();  // Device memory first, then the host slot behind it.
+      queue->Release(slot);
+    }
+  };
+  return std::shared_ptr<const Batch>(&slot->batch,
+                                      Return{queue_, slot, std::move(lease)});
+}
+
+std::shared_ptr<const Batch> ClientImpl::CacheHandle(uint64_t step) const {
+  // A copy of the skeleton, so each handle has its own step; it shares (and
+  // keeps) the cache's device memory.
+  struct Owned {
+    Batch batch;
+    std::shared_ptr<Batch> cache;
+  };
+  auto owned = std::make_shared<Owned>(Owned{*cache_, cache_});
+  owned->batch.step = step;
+  return std::shared_ptr<const Batch>(owned, &owned->batch);
 }
 
 absl::StatusOr<const Batch*> ClientImpl::Next() {
+  if (cache_active_ && !resume_requested_.load(std::memory_order_acquire)) {
+    // The hot path of synthetic mode: no lock, no allocation, no I/O.
+    counters_.Add(counters_.cache_hits);
+    cache_->step = counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    return cache_.get();
+  }
+  // Release the last batch before waiting, so the pool never grows for it.
+  held_.reset();
+  absl::StatusOr<std::shared_ptr<const Batch>> batch = NextShared();
+  if (!batch.ok()) return batch.status();
+  held_ = *std::move(batch);
+  if (held_->from_cache) {
+    // Next() callers see one cache batch for the whole synthetic stretch.
+    cache_->step = held_->step;
+    held_.reset();
+    return cache_.get();
+  }
+  return held_.get();
+}
+
+absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::NextShared() {
   if (cache_active_) {
     if (!resume_requested_.load(std::memory_order_acquire)) {
-      // The hot path of synthetic mode: no lock, no allocation, no I/O.
       counters_.Add(counters_.cache_hits);
-      counters_.Add(counters_.batches);
-      return &cache_batch_;
+      return CacheHandle(
+          counters_.batches.fetch_add(1, std::memory_order_relaxed));
     }
     LeaveCache();
-  }
-  if (current_ != nullptr) {
-    queue_->Release(current_);
-    current_ = nullptr;
   }
   const absl::Time start = absl::Now();
   counters_.Add(counters_.ready_seen_sum, queue_->ready_count());
@@ -331,22 +402,22 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
       counters_.wait_nanos.fetch_add(
           absl::ToInt64Nanoseconds(absl::Now() - start),
           std::memory_order_relaxed);
-      NoteReturned(cache_batch_);
-      return &cache_batch_;
+      return CacheHandle(NoteReturned(*cache_));
     }
     counters_.wait_nanos.fetch_add(
         absl::ToInt64Nanoseconds(absl::Now() - start),
         std::memory_order_relaxed);
-    if (absl::Status s = backend_->Place(slot->data, &real_pointers_);
-        !s.ok()) {
+    absl::StatusOr<DeviceLease> lease = backend_->Place(slot->data, &pointers_);
+    if (!lease.ok()) {
       queue_->Release(slot);
-      return s;
+      return lease.status();
     }
-    SetPointers(&real_batch_, real_pointers_);
-    SetMeta(&real_batch_, *slot);
-    current_ = slot;
-    NoteReturned(real_batch_);
-    return &real_batch_;
+    Batch& batch = slot->batch;
+    if (batch.devices.empty()) InitBatch(&batch, /*from_cache=*/false);
+    SetPointers(&batch, pointers_);
+    SetMeta(&batch, *slot);
+    batch.step = NoteReturned(batch);
+    return HandOut(slot, *std::move(lease));
   }
 }
 
@@ -369,16 +440,24 @@ absl::StatusOr<bool> ClientImpl::EnterCache(Slot* slot) {
     cache_shared_ = true;
     resume_requested_.store(false, std::memory_order_release);
   }
-  if (absl::Status s = backend_->BuildCache(slot->data, &cache_pointers_);
-      !s.ok()) {
+  absl::StatusOr<DeviceLease> lease =
+      backend_->BuildCache(slot->data, &pointers_);
+  if (!lease.ok()) {
     queue_->Release(slot);
     absl::MutexLock lock(&mode_mu_);
     cache_shared_ = false;
-    return absl::Status(
-        s.code(), absl::StrCat("caching the synthetic batch: ", s.message()));
+    return absl::Status(lease.status().code(),
+                        absl::StrCat("caching the synthetic batch: ",
+                                     lease.status().message()));
   }
-  SetPointers(&cache_batch_, cache_pointers_);
-  SetMeta(&cache_batch_, *slot);
+  // The cache batch owns the lease: the device copies live as long as it
+  // or any handle of it does.
+  Batch* batch = new Batch();
+  cache_ = std::shared_ptr<Batch>(batch, [lease = *std::move(lease)](
+                                             Batch* b) { delete b; });
+  InitBatch(batch, /*from_cache=*/true);
+  SetPointers(batch, pointers_);
+  SetMeta(batch, *slot);
   queue_->Release(slot);
   // Close every data stream: from now on Next() needs no network at all.
   queue_->SetAccepting(false);
@@ -396,7 +475,7 @@ void ClientImpl::LeaveCache() {
     resume_requested_.store(false, std::memory_order_release);
   }
   cache_active_ = false;
-  backend_->FreeCache();
+  cache_.reset();  // Handles still held keep the device copies.
   queue_->SetAccepting(true);
   ResumeStreams();
 }

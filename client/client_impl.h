@@ -24,6 +24,7 @@
 #include "client/device/backend.h"
 #include "client/endpoint.h"
 #include "client/transport/channel.h"
+#include "client/transport/dataset_probe.h"
 #include "client/transport/dns_targets.h"
 #include "client/transport/target_health.h"
 #include "grpcpp/security/credentials.h"
@@ -31,6 +32,10 @@
 #include "inputserve/v1/common.pb.h"
 
 namespace inputserve::client_internal {
+
+// The public DatasetInfo from what the targets (`names`) answered.
+DatasetInfo MakeDatasetInfo(const std::vector<std::string>& names,
+                            const ProbeResult& probe);
 
 class ClientImpl final : public Client {
  public:
@@ -40,6 +45,8 @@ class ClientImpl final : public Client {
   ~ClientImpl() override;
 
   absl::StatusOr<const Batch*> Next() override;
+  absl::StatusOr<std::shared_ptr<const Batch>> NextShared() override;
+  const DatasetInfo& info() const override { return info_; }
   ClientStats stats() const override;
   int batch_size() const override { return layout_->batch_size(); }
   int num_devices() const override { return options_.num_devices; }
@@ -48,11 +55,16 @@ class ClientImpl final : public Client {
  private:
   explicit ClientImpl(ClientOptions options);
 
-  // Builds the Batch skeletons (names, shapes, devices) once so Next() only
-  // swaps pointers and scalars.
-  void InitBatch(Batch* batch, DevicePointers* pointers, bool from_cache);
+  // Builds a Batch skeleton (names, shapes, devices) once per slot so
+  // NextShared() only swaps pointers and scalars.
+  void InitBatch(Batch* batch, bool from_cache) const;
   void SetPointers(Batch* batch, const DevicePointers& pointers);
   void SetMeta(Batch* batch, const Slot& slot);
+  // Hands out `slot`'s batch as a handle that releases the slot (and the
+  // device lease) when its last copy is gone.
+  std::shared_ptr<const Batch> HandOut(Slot* slot, DeviceLease lease);
+  // A handle of the synthetic cache with its own step.
+  std::shared_ptr<const Batch> CacheHandle(uint64_t step) const;
   // Caches the synthetic batch in `slot` and closes the data streams. False
   // (slot released, nothing cached) when the batch is stale: its server has
   // already reported a newer REAL mode.
@@ -61,7 +73,8 @@ class ClientImpl final : public Client {
   void LeaveCache();
   void OnModeStatus(int target, const v1::ModeStatus& status,
                     uint64_t connection);
-  void NoteReturned(const Batch& batch);
+  // Counts a returned batch; returns its step.
+  uint64_t NoteReturned(const Batch& batch);
 
   // Starts an endpoint's watcher and streams (paused while the synthetic
   // cache is active). `control` may be null: a channel is made.
@@ -78,10 +91,12 @@ class ClientImpl final : public Client {
 
   const ClientOptions options_;
   const absl::Time created_;
+  DatasetInfo info_;
   std::unique_ptr<BatchLayout> layout_;
-  // Declared before queue_: the queue's buffers come from the backend.
-  std::unique_ptr<DeviceBackend> backend_;
-  std::unique_ptr<BatchQueue> queue_;
+  // Shared with the handles NextShared() gives out, which may outlive the
+  // client. The queue's buffers come from (and go back to) the backend.
+  std::shared_ptr<DeviceBackend> backend_;
+  std::shared_ptr<BatchQueue> queue_;
   std::unique_ptr<TargetHealth> health_;
   ClientCounters counters_;
   Resolver resolver_;
@@ -89,12 +104,12 @@ class ClientImpl final : public Client {
   ChannelSettings settings_;
 
   // State of the Next() thread.
-  Slot* current_ = nullptr;  // Backs real_batch_ until the next Next().
+  std::shared_ptr<const Batch> held_;  // The last Next() batch.
   bool cache_active_ = false;
-  Batch real_batch_;
-  Batch cache_batch_;
-  DevicePointers real_pointers_;
-  DevicePointers cache_pointers_;
+  // The device-resident synthetic batch; owns its device lease. Next()
+  // updates its step in place, NextShared() hands out copies.
+  std::shared_ptr<Batch> cache_;
+  DevicePointers pointers_;  // Scratch for Place/BuildCache.
 
   // Mode state shared with the watcher threads.
   struct TargetMode {

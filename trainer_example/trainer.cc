@@ -132,7 +132,10 @@ absl::Status Trainer::Initialize(const Batch& batch,
                       static_cast<int>(shape[3]), options_.feature_side);
   if (!spec.ok()) return spec.status();
   spec_ = *spec;
+  // The flag, else what the servers report, else a guess from the image
+  // size for servers that do not say (CIFAR-10 or ImageNet).
   int num_classes = options_.num_classes;
+  if (num_classes == 0) num_classes = client_->info().num_classes;
   if (num_classes == 0) {
     num_classes = (spec_.height == 32 && spec_.width == 32) ? 10 : 1001;
   }

@@ -27,7 +27,8 @@ ABSL_FLAG(int, num_gpus, 0,
 ABSL_FLAG(int, log_every, 10, "Print a progress line every K steps.");
 ABSL_FLAG(float, learning_rate, 0.05f, "SGD learning rate.");
 ABSL_FLAG(int, num_classes, 0,
-          "Classes of the softmax. 0 = from the image size: 10 for 32x32 "
+          "Classes of the softmax. 0 = what the servers report, or for "
+          "servers that do not say, from the image size: 10 for 32x32 "
           "images (CIFAR-10), 1001 otherwise (ImageNet).");
 ABSL_FLAG(int, feature_side, 32,
           "Images are average-pooled to at most this many pixels per side "

@@ -1,8 +1,9 @@
 // DeviceBackend: where per-device slices of a batch live. The host backend
 // hands out views into the received buffer (no copy); the CUDA backend copies
-// each slice into per-GPU buffers allocated once. Both also keep the
-// synthetic cache: slice 0 copied once to every device. Used from the one
-// thread that calls Client::Next(); not thread-safe.
+// each slice into per-GPU buffers. Both also build the synthetic cache: slice
+// 0 copied once to every device. Place/BuildCache are called from the one
+// thread that calls Client::Next(); the leases they return may be dropped on
+// any thread, and may outlive the backend.
 #ifndef INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 
@@ -21,6 +22,11 @@ namespace inputserve::client_internal {
 // pointers[device][tensor]: start of that device's slice of that tensor.
 using DevicePointers = std::vector<std::vector<void*>>;
 
+// Keeps the memory that one Place() or BuildCache() result points to: the
+// backend reuses it only after every copy of the lease is gone. Null when
+// the pointers are views into the caller's host buffer (nothing to keep).
+using DeviceLease = std::shared_ptr<void>;
+
 class DeviceBackend {
  public:
   virtual ~DeviceBackend() = default;
@@ -30,14 +36,14 @@ class DeviceBackend {
   virtual absl::StatusOr<void*> AllocateHost(size_t bytes) = 0;
   virtual void FreeHost(void* ptr) = 0;
   // Places the slices of a received batch on the devices. `out` must be
-  // sized [num_slices][num_tensors]; the pointers stay valid until the next
-  // Place() or the backend's destruction.
-  virtual absl::Status Place(const uint8_t* batch, DevicePointers* out) = 0;
+  // sized [num_slices][num_tensors]; the pointers stay valid while the
+  // returned lease (and `batch`, for views) lives.
+  virtual absl::StatusOr<DeviceLease> Place(const uint8_t* batch,
+                                            DevicePointers* out) = 0;
   // Copies slice 0 of `batch` to every device once; `out` as for Place and
-  // valid until FreeCache().
-  virtual absl::Status BuildCache(const uint8_t* batch,
-                                  DevicePointers* out) = 0;
-  virtual void FreeCache() = 0;
+  // valid while the returned lease lives.
+  virtual absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
+                                                 DevicePointers* out) = 0;
 };
 
 // The backend for `kind` (kAuto resolved: CUDA when compiled in and at

@@ -1,6 +1,8 @@
 #include "client/device/cuda_backend.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -44,7 +46,6 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
 }
 
 CudaBackend::~CudaBackend() {
-  FreeCache();
   for (size_t d = 0; d < current_.size(); ++d) {
     cuda::FreeDevice(static_cast<int>(d), current_[d]);
   }
@@ -96,13 +97,28 @@ absl::Status CudaBackend::CopySlices(const uint8_t* batch, bool slice_zero_only,
   return absl::OkStatus();
 }
 
-absl::Status CudaBackend::Place(const uint8_t* batch, DevicePointers* out) {
-  return CopySlices(batch, /*slice_zero_only=*/false, current_, out);
+absl::StatusOr<DeviceLease> CudaBackend::Place(const uint8_t* batch,
+                                               DevicePointers* out) {
+  if (absl::Status s =
+          CopySlices(batch, /*slice_zero_only=*/false, current_, out);
+      !s.ok()) {
+    return s;
+  }
+  return DeviceLease();
 }
 
-absl::Status CudaBackend::BuildCache(const uint8_t* batch,
-                                     DevicePointers* out) {
-  FreeCache();
+absl::StatusOr<DeviceLease> CudaBackend::BuildCache(const uint8_t* batch,
+                                                    DevicePointers* out) {
+  // The lease owns one buffer per device and frees them when dropped.
+  struct Cache {
+    std::vector<void*> buffers;
+    ~Cache() {
+      for (size_t d = 0; d < buffers.size(); ++d) {
+        cuda::FreeDevice(static_cast<int>(d), buffers[d]);
+      }
+    }
+  };
+  auto cache = std::make_shared<Cache>();
   const size_t bytes = layout_->slice_payload_bytes() + 1;
   for (size_t d = 0; d < current_.size(); ++d) {
     void* buffer = nullptr;
@@ -110,19 +126,16 @@ absl::Status CudaBackend::BuildCache(const uint8_t* batch,
     if (absl::Status s =
             CudaError(cuda::AllocDevice(device, bytes, &buffer), device);
         !s.ok()) {
-      FreeCache();
       return s;
     }
-    cache_.push_back(buffer);
+    cache->buffers.push_back(buffer);
   }
-  return CopySlices(batch, /*slice_zero_only=*/true, cache_, out);
-}
-
-void CudaBackend::FreeCache() {
-  for (size_t d = 0; d < cache_.size(); ++d) {
-    cuda::FreeDevice(static_cast<int>(d), cache_[d]);
+  if (absl::Status s =
+          CopySlices(batch, /*slice_zero_only=*/true, cache->buffers, out);
+      !s.ok()) {
+    return s;
   }
-  cache_.clear();
+  return DeviceLease(std::move(cache));
 }
 
 }  // namespace inputserve::client_internal

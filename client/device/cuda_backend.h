@@ -23,9 +23,10 @@ class CudaBackend final : public DeviceBackend {
   MemoryKind memory_kind() const override { return MemoryKind::kCuda; }
   absl::StatusOr<void*> AllocateHost(size_t bytes) override;
   void FreeHost(void* ptr) override;
-  absl::Status Place(const uint8_t* batch, DevicePointers* out) override;
-  absl::Status BuildCache(const uint8_t* batch, DevicePointers* out) override;
-  void FreeCache() override;
+  absl::StatusOr<DeviceLease> Place(const uint8_t* batch,
+                                    DevicePointers* out) override;
+  absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
+                                         DevicePointers* out) override;
 
  private:
   explicit CudaBackend(const BatchLayout* layout) : layout_(layout) {}
@@ -36,7 +37,6 @@ class CudaBackend final : public DeviceBackend {
   const BatchLayout* layout_;
   std::vector<void*> streams_;  // One per device.
   std::vector<void*> current_;  // Slice buffer per device.
-  std::vector<void*> cache_;    // Synthetic cache per device (or empty).
 };
 
 }  // namespace inputserve::client_internal

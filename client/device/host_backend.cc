@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -21,7 +23,8 @@ absl::StatusOr<void*> HostBackend::AllocateHost(size_t bytes) {
 
 void HostBackend::FreeHost(void* ptr) { std::free(ptr); }
 
-absl::Status HostBackend::Place(const uint8_t* batch, DevicePointers* out) {
+absl::StatusOr<DeviceLease> HostBackend::Place(const uint8_t* batch,
+                                               DevicePointers* out) {
   const auto& tensors = layout_->tensors();
   for (int d = 0; d < layout_->num_slices(); ++d) {
     for (size_t t = 0; t < tensors.size(); ++t) {
@@ -29,23 +32,25 @@ absl::Status HostBackend::Place(const uint8_t* batch, DevicePointers* out) {
                      d * tensors[t].slice_bytes;
     }
   }
-  return absl::OkStatus();
+  return DeviceLease();  // Views into `batch`: nothing of ours to keep.
 }
 
-absl::Status HostBackend::BuildCache(const uint8_t* batch,
-                                     DevicePointers* out) {
+absl::StatusOr<DeviceLease> HostBackend::BuildCache(const uint8_t* batch,
+                                                    DevicePointers* out) {
   const auto& tensors = layout_->tensors();
-  cache_.clear();
+  // One packed buffer per device: every tensor's slice 0, in order.
+  using Buffers = std::vector<std::unique_ptr<uint8_t[]>>;
+  auto cache = std::make_shared<Buffers>();
   for (int d = 0; d < layout_->num_slices(); ++d) {
-    cache_.emplace_back(new uint8_t[layout_->slice_payload_bytes() + 1]);
-    uint8_t* base = cache_.back().get();
+    cache->emplace_back(new uint8_t[layout_->slice_payload_bytes() + 1]);
+    uint8_t* base = cache->back().get();
     for (size_t t = 0; t < tensors.size(); ++t) {
       std::memcpy(base + tensors[t].packed_offset, batch + tensors[t].offset,
                   tensors[t].slice_bytes);
       (*out)[d][t] = base + tensors[t].packed_offset;
     }
   }
-  return absl::OkStatus();
+  return DeviceLease(std::move(cache));
 }
 
 }  // namespace inputserve::client_internal

@@ -1,11 +1,9 @@
 // HostBackend: "devices" that are slices of host memory. Place() returns
 // views into the received buffer; the synthetic cache is one host copy of
-// slice 0 per device. Not thread-safe (see DeviceBackend).
+// slice 0 per device, owned by its lease. Not thread-safe (see
+// DeviceBackend).
 #ifndef INPUTSERVE_CLIENT_DEVICE_HOST_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_HOST_BACKEND_H_
-
-#include <memory>
-#include <vector>
 
 #include "client/device/backend.h"
 
@@ -18,14 +16,13 @@ class HostBackend final : public DeviceBackend {
   MemoryKind memory_kind() const override { return MemoryKind::kHost; }
   absl::StatusOr<void*> AllocateHost(size_t bytes) override;
   void FreeHost(void* ptr) override;
-  absl::Status Place(const uint8_t* batch, DevicePointers* out) override;
-  absl::Status BuildCache(const uint8_t* batch, DevicePointers* out) override;
-  void FreeCache() override { cache_.clear(); }
+  absl::StatusOr<DeviceLease> Place(const uint8_t* batch,
+                                    DevicePointers* out) override;
+  absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
+                                         DevicePointers* out) override;
 
  private:
   const BatchLayout* layout_;
-  // One packed buffer per device: every tensor's slice 0, in order.
-  std::vector<std::unique_ptr<uint8_t[]>> cache_;
 };
 
 }  // namespace inputserve::client_internal

@@ -98,6 +98,7 @@ absl::StatusOr<ProbeResult> ProbeTargets(
 
   ProbeResult result;
   result.modes.resize(n);
+  result.answered_by.assign(n, false);
   std::string unreachable;
   int first = -1;
   for (size_t i = 0; i < n; ++i) {
@@ -115,6 +116,7 @@ absl::StatusOr<ProbeResult> ProbeTargets(
       continue;
     }
     result.modes[i] = infos[i].mode();
+    result.answered_by[i] = true;
     ++result.answered;
     if (first < 0) {
       first = static_cast<int>(i);
@@ -131,6 +133,7 @@ absl::StatusOr<ProbeResult> ProbeTargets(
         absl::StrCat("no target answered GetDatasetInfo within ",
                      absl::FormatDuration(timeout), ": ", unreachable));
   }
+  result.infos = std::move(infos);
   return result;
 }
 

@@ -19,6 +19,9 @@ struct ProbeResult {
   // Per target: the ModeStatus it reported, or generation 0 if it did not
   // answer.
   std::vector<v1::ModeStatus> modes;
+  // Per target: what it answered (default when it did not answer).
+  std::vector<v1::DatasetInfo> infos;
+  std::vector<bool> answered_by;
   int answered = 0;
 };
 

@@ -47,11 +47,15 @@ struct DeviceBatch {
   }
 };
 
-// One global batch. Valid until the next call to Client::Next() or the
-// Client's destruction, whichever comes first.
+// One global batch. From Client::Next(): valid until the next call to
+// Next() or the Client's destruction, whichever comes first. From
+// Client::NextShared(): valid while the handle lives.
 struct Batch {
-  uint64_t sequence = 0;
+  uint64_t sequence = 0;  // The server's sequence number of the batch.
   uint64_t epoch = 0;
+  // This client's step: 0 for the first batch it returned, then +1 per
+  // batch (cached synthetic batches included).
+  uint64_t step = 0;
   BatchMode mode = BatchMode::kReal;
   uint64_t mode_generation = 0;
   int global_batch_size = 0;

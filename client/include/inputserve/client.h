@@ -1,8 +1,9 @@
 // Client: pulls batches from one or more inputserve servers, splits them over
 // the host's devices, and caches the synthetic batch on each device.
 //
-// Thread-safety: Next() must be called from one thread at a time; stats()
-// may be called from any thread.
+// Thread-safety: Next() and NextShared() must be called from one thread at a
+// time; stats() and info() may be called from any thread, and a handle from
+// NextShared() may be dropped on any thread.
 #ifndef INPUTSERVE_CLIENT_CLIENT_H_
 #define INPUTSERVE_CLIENT_CLIENT_H_
 
@@ -10,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "inputserve/batch.h"
+#include "inputserve/dataset_info.h"
 #include "inputserve/options.h"
 
 namespace inputserve {
@@ -30,6 +32,18 @@ class Client {
   // traffic. UNAVAILABLE when no target delivered a batch within
   // ClientOptions::unavailable_timeout.
   virtual absl::StatusOr<const Batch*> Next() = 0;
+
+  // As Next(), but the caller owns the batch: its memory stays valid, and
+  // is not reused, for as long as any copy of the handle lives, whatever
+  // Next()/NextShared() calls come later and even after the Client is
+  // destroyed. Dropping the last copy returns the memory to the Client's
+  // pool. Holding many handles grows the pool (one batch buffer each), so
+  // prefetching never stalls on them. Do not mix with Next() results: a
+  // NextShared() call also ends the validity of the last Next() batch.
+  virtual absl::StatusOr<std::shared_ptr<const Batch>> NextShared() = 0;
+
+  // The servers' description of the dataset, read at Create().
+  virtual const DatasetInfo& info() const = 0;
 
   virtual ClientStats stats() const = 0;
 

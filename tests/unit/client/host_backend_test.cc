@@ -39,7 +39,9 @@ TEST(HostBackendTest, PlaceViewsSlicesAndCacheCopiesSliceZero) {
     EXPECT_EQ(ptrs[d][1], batch.data() + kBatch * 12 + d * 8);
   }
   DevicePointers cache(3, std::vector<void*>(2));
-  ASSERT_TRUE(backend.BuildCache(batch.data(), &cache).ok());
+  absl::StatusOr<DeviceLease> lease = backend.BuildCache(batch.data(), &cache);
+  ASSERT_TRUE(lease.ok());
+  ASSERT_NE(*lease, nullptr);  // The lease owns the cache buffers.
   batch.assign(batch.size(), 0xEE);  // The cache must not alias the batch.
   for (int d = 0; d < 3; ++d) {
     const uint8_t* image = static_cast<const uint8_t*>(cache[d][0]);
@@ -50,7 +52,6 @@ TEST(HostBackendTest, PlaceViewsSlicesAndCacheCopiesSliceZero) {
       EXPECT_NE(cache[d][0], cache[0][0]);
     }
   }
-  backend.FreeCache();
 }
 
 TEST(DeviceBackendTest, AutoFallsBackToHostWithoutGpus) {

@@ -8,7 +8,16 @@
 namespace inputserve::trainer::testing {
 
 FakeClient::FakeClient(FakeClientOptions options)
-    : options_(std::move(options)), rng_(options_.seed) {}
+    : options_(std::move(options)), rng_(options_.seed) {
+  info_.batch_size = options_.batch_size;
+  info_.num_classes = options_.info_num_classes;
+}
+
+absl::StatusOr<std::shared_ptr<const Batch>> FakeClient::NextShared() {
+  absl::StatusOr<const Batch*> batch = Next();
+  if (!batch.ok()) return batch.status();
+  return std::shared_ptr<const Batch>(*batch, [](const Batch*) {});
+}
 
 absl::StatusOr<const Batch*> FakeClient::Next() {
   ++calls_;

@@ -20,6 +20,8 @@ struct FakeClientOptions {
   int num_devices = 0;
   int height = 8, width = 8, channels = 3;
   int num_classes = 4;
+  // What info().num_classes reports (0: the server does not know).
+  int info_num_classes = 0;
   // Labels are drawn from [0, label_limit); label_limit > num_classes makes
   // out-of-range labels. 0 = num_classes.
   int label_limit = 0;
@@ -39,6 +41,9 @@ class FakeClient final : public Client {
   explicit FakeClient(FakeClientOptions options);
 
   absl::StatusOr<const Batch*> Next() override;
+  // The fake's batches are valid until the next call, as with Next().
+  absl::StatusOr<std::shared_ptr<const Batch>> NextShared() override;
+  const DatasetInfo& info() const override { return info_; }
   ClientStats stats() const override { return stats_; }
   int batch_size() const override { return options_.batch_size; }
   int num_devices() const override { return options_.num_devices; }
@@ -51,6 +56,7 @@ class FakeClient final : public Client {
   std::vector<uint8_t> images_;
   std::vector<int32_t> labels_;
   Batch batch_;
+  DatasetInfo info_;
   ClientStats stats_;
 };
 

@@ -170,6 +170,21 @@ TEST(TrainerTest, LargeImagesArePooledAndClassCountInferred) {
   EXPECT_NEAR(r.summary->first_loss, std::log(1001.0), 1e-3);
 }
 
+TEST(TrainerTest, ClassCountComesFromTheServersInfo) {
+  FakeClientOptions fake;
+  fake.height = fake.width = 64;
+  fake.batch_size = 8;
+  fake.info_num_classes = 7;
+  FakeClient client(fake);
+  TrainerOptions options = Options(2);
+  options.num_classes = 0;
+  options.feature_side = 16;
+  RunResult r = Train(options, &client);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.trainer->model()->num_classes, 7);
+  EXPECT_NEAR(r.summary->first_loss, std::log(7.0), 1e-3);
+}
+
 TEST(TrainerTest, InvalidOptionsFailCreate) {
   FakeClient client(FakeClientOptions{});
   std::ostringstream log;
