@@ -1,7 +1,9 @@
 #include "client/batch_queue.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -120,6 +122,45 @@ TEST(BatchQueueTest, AllocationFailureIsReported) {
       [](void* p) { std::free(p); });
   EXPECT_EQ(queue.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(queue.status().message().find("2 of 3"), std::string::npos);
+}
+
+TEST(BatchQueueTest, GrowsWhenTheReaderHoldsMoreThanItsShare) {
+  int live = 0;
+  {
+    auto queue = BatchQueue::Create(
+        3, 64,
+        [&live](size_t n) -> absl::StatusOr<void*> {
+          ++live;
+          return std::malloc(n);
+        },
+        [&live](void* p) {
+          --live;
+          std::free(p);
+        },
+        /*max_ahead=*/2, /*grow_when_held=*/true);
+    ASSERT_TRUE(queue.ok());
+    std::vector<Slot*> held;
+    for (int i = 0; i < 6; ++i) {
+      Slot* s = (*queue)->AcquireFree();
+      ASSERT_NE(s, nullptr);
+      (*queue)->PushReady(s);
+      held.push_back((*queue)->PopReady(absl::Seconds(1)));
+      ASSERT_EQ(held.back(), s);
+      // The streams always keep their two slots however many are held.
+      EXPECT_EQ((*queue)->num_slots(), std::max<size_t>(3, held.size() + 2));
+    }
+    for (Slot* s : held) (*queue)->Release(s);
+    // High-water size kept for reuse; nothing grows while nothing is held.
+    const size_t size = (*queue)->num_slots();
+    for (int i = 0; i < 20; ++i) {
+      Slot* s = (*queue)->AcquireFree();
+      (*queue)->PushReady(s);
+      (*queue)->Release((*queue)->PopReady(absl::Seconds(1)));
+    }
+    EXPECT_EQ((*queue)->num_slots(), size);
+    EXPECT_EQ(live, static_cast<int>(size));
+  }
+  EXPECT_EQ(live, 0);
 }
 
 }  // namespace

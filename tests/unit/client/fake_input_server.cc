@@ -20,6 +20,12 @@ class FakeInputServer::Service final : public v1::InputService::Service {
     info->set_dataset("fake");
     info->set_batch_size(owner_->options_.batch_size);
     for (const v1::TensorSpec& t : owner_->tensors()) *info->add_tensors() = t;
+    const FakeServerOptions& o = owner_->options_;
+    info->set_shard_index(o.shard_index);
+    info->set_num_shards(o.num_shards);
+    info->set_examples_per_epoch(o.examples_per_epoch);
+    info->set_num_classes(static_cast<uint32_t>(o.class_names.size()));
+    for (const std::string& name : o.class_names) info->add_class_names(name);
     absl::MutexLock lock(&mu_);
     info->mutable_mode()->set_mode(mode_);
     info->mutable_mode()->set_generation(generation_);

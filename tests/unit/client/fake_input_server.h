@@ -27,6 +27,11 @@ struct FakeServerOptions {
   int width = 4;
   size_t chunk_bytes = 100;  // Small, so batches span several chunks.
   v1::Mode mode = v1::MODE_REAL;
+  // What GetDatasetInfo reports about the shard and its labels.
+  uint32_t shard_index = 0;
+  uint32_t num_shards = 1;
+  uint64_t examples_per_epoch = 80;
+  std::vector<std::string> class_names = {"cat", "dog", "emu"};
   // When set, replaces the chunks of every batch (for malformed streams).
   std::function<std::vector<v1::BatchChunk>(uint64_t sequence,
                                             std::vector<v1::BatchChunk> good)>
