@@ -359,7 +359,8 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
   }
   // Release the last batch before waiting, so the pool never grows for it.
   held_.reset();
-  absl::StatusOr<std::shared_ptr<const Batch>> batch = NextShared();
+  absl::StatusOr<std::shared_ptr<const Batch>> batch =
+      TryNextShared(absl::InfiniteDuration());
   if (!batch.ok()) return batch.status();
   held_ = *std::move(batch);
   if (held_->from_cache) {
@@ -371,7 +372,8 @@ absl::StatusOr<const Batch*> ClientImpl::Next() {
   return held_.get();
 }
 
-absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::NextShared() {
+absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::TryNextShared(
+    absl::Duration max_wait) {
   if (cache_active_) {
     if (!resume_requested_.load(std::memory_order_acquire)) {
       counters_.Add(counters_.cache_hits);
@@ -381,14 +383,30 @@ absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::NextShared() {
     LeaveCache();
   }
   const absl::Time start = absl::Now();
-  counters_.Add(counters_.ready_seen_sum, queue_->ready_count());
-  counters_.Add(counters_.ready_seen_count);
+  if (waiting_since_ == absl::InfinitePast()) {
+    // The first call of this wait samples how far ahead the input is.
+    waiting_since_ = start;
+    counters_.Add(counters_.ready_seen_sum, queue_->ready_count());
+    counters_.Add(counters_.ready_seen_count);
+  }
+  // unavailable_timeout runs across calls that return DEADLINE_EXCEEDED.
+  const absl::Time give_up = waiting_since_ + options_.unavailable_timeout;
+  const absl::Time until = std::min(give_up, start + max_wait);
+  const auto count_wait = [this, start] {
+    counters_.wait_nanos.fetch_add(
+        absl::ToInt64Nanoseconds(absl::Now() - start),
+        std::memory_order_relaxed);
+  };
   while (true) {
-    Slot* slot = queue_->PopReady(options_.unavailable_timeout);
+    Slot* slot = queue_->PopReady(until - absl::Now());
     if (slot == nullptr) {
-      counters_.wait_nanos.fetch_add(
-          absl::ToInt64Nanoseconds(absl::Now() - start),
-          std::memory_order_relaxed);
+      count_wait();
+      if (absl::Now() < give_up) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("no batch within ", absl::FormatDuration(max_wait),
+                         "; still waiting (nothing was consumed)"));
+      }
+      waiting_since_ = absl::InfinitePast();
       return absl::UnavailableError(
           absl::StrCat("no batch arrived from any of ", health_->live(),
                        " server address(es) within ",
@@ -399,14 +417,12 @@ absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::NextShared() {
       absl::StatusOr<bool> cached = EnterCache(slot);
       if (!cached.ok()) return cached.status();
       if (!*cached) continue;  // Stale synthetic batch; wait for a fresh one.
-      counters_.wait_nanos.fetch_add(
-          absl::ToInt64Nanoseconds(absl::Now() - start),
-          std::memory_order_relaxed);
+      count_wait();
+      waiting_since_ = absl::InfinitePast();
       return CacheHandle(NoteReturned(*cache_));
     }
-    counters_.wait_nanos.fetch_add(
-        absl::ToInt64Nanoseconds(absl::Now() - start),
-        std::memory_order_relaxed);
+    count_wait();
+    waiting_since_ = absl::InfinitePast();
     absl::StatusOr<DeviceLease> lease = backend_->Place(slot->data, &pointers_);
     if (!lease.ok()) {
       queue_->Release(slot);

@@ -45,7 +45,8 @@ class ClientImpl final : public Client {
   ~ClientImpl() override;
 
   absl::StatusOr<const Batch*> Next() override;
-  absl::StatusOr<std::shared_ptr<const Batch>> NextShared() override;
+  absl::StatusOr<std::shared_ptr<const Batch>> TryNextShared(
+      absl::Duration max_wait) override;
   const DatasetInfo& info() const override { return info_; }
   ClientStats stats() const override;
   int batch_size() const override { return layout_->batch_size(); }
@@ -106,6 +107,9 @@ class ClientImpl final : public Client {
   // State of the Next() thread.
   std::shared_ptr<const Batch> held_;  // The last Next() batch.
   bool cache_active_ = false;
+  // When the current wait for a batch began (across TryNextShared calls
+  // that ran out of max_wait); InfinitePast when not waiting.
+  absl::Time waiting_since_ = absl::InfinitePast();
   // The device-resident synthetic batch; owns its device lease. Next()
   // updates its step in place, NextShared() hands out copies.
   std::shared_ptr<Batch> cache_;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "inputserve/batch.h"
 #include "inputserve/dataset_info.h"
 #include "inputserve/options.h"
@@ -38,9 +39,19 @@ class Client {
   // Next()/NextShared() calls come later and even after the Client is
   // destroyed. Dropping the last copy returns the memory to the Client's
   // pool. Holding many handles grows the pool (one batch buffer each), so
-  // prefetching never stalls on them. Do not mix with Next() results: a
-  // NextShared() call also ends the validity of the last Next() batch.
-  virtual absl::StatusOr<std::shared_ptr<const Batch>> NextShared() = 0;
+  // prefetching never stalls on them. A NextShared() call also ends the
+  // validity of the last Next() batch (do not mix the two).
+  absl::StatusOr<std::shared_ptr<const Batch>> NextShared() {
+    return TryNextShared(absl::InfiniteDuration());
+  }
+
+  // NextShared() that waits at most `max_wait`: DEADLINE_EXCEEDED, with
+  // nothing consumed, when no batch arrived by then; call again to keep
+  // waiting. ClientOptions::unavailable_timeout counts across such calls,
+  // so a caller waiting in slices (to notice Ctrl-C) still gets UNAVAILABLE
+  // at the same moment as one blocked in NextShared().
+  virtual absl::StatusOr<std::shared_ptr<const Batch>> TryNextShared(
+      absl::Duration max_wait) = 0;
 
   // The servers' description of the dataset, read at Create().
   virtual const DatasetInfo& info() const = 0;

@@ -132,6 +132,36 @@ TEST(ClientHandleTest, SyntheticHandlesShareTheCacheAndSurviveTheFlipBack) {
                       /*slice_zero=*/true);
 }
 
+TEST(ClientHandleTest, TryNextSharedWaitsInSlicesUntilUnavailableTimeout) {
+  auto fake = FakeInputServer::Start({});
+  ASSERT_NE(fake, nullptr);
+  ClientOptions o = FastOptions({fake->target()});
+  o.unavailable_timeout = absl::Seconds(1);
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<std::shared_ptr<const Batch>> first =
+      (*client)->TryNextShared(absl::Seconds(5));
+  ASSERT_TRUE(first.ok()) << first.status();
+  fake->Shutdown();
+  // Drain whatever was prefetched before the server went away.
+  const absl::Time start = absl::Now();
+  int slices = 0;
+  absl::Status last;
+  while (absl::Now() - start < absl::Seconds(20)) {
+    absl::StatusOr<std::shared_ptr<const Batch>> next =
+        (*client)->TryNextShared(absl::Milliseconds(50));
+    if (next.ok()) continue;
+    last = next.status();
+    if (last.code() != absl::StatusCode::kDeadlineExceeded) break;
+    ++slices;
+  }
+  // Slices ran out first; unavailable_timeout then ends the wait as a
+  // single blocking call would.
+  EXPECT_GE(slices, 3);
+  EXPECT_EQ(last.code(), absl::StatusCode::kUnavailable) << last;
+  EXPECT_NE(last.message().find("within 1s"), std::string::npos) << last;
+}
+
 TEST(ClientHandleTest, InfoDescribesTheServersDataset) {
   FakeServerOptions a;
   a.server_id = 0;

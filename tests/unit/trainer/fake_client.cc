@@ -13,7 +13,8 @@ FakeClient::FakeClient(FakeClientOptions options)
   info_.num_classes = options_.info_num_classes;
 }
 
-absl::StatusOr<std::shared_ptr<const Batch>> FakeClient::NextShared() {
+absl::StatusOr<std::shared_ptr<const Batch>> FakeClient::TryNextShared(
+    absl::Duration) {
   absl::StatusOr<const Batch*> batch = Next();
   if (!batch.ok()) return batch.status();
   return std::shared_ptr<const Batch>(*batch, [](const Batch*) {});

@@ -42,7 +42,8 @@ class FakeClient final : public Client {
 
   absl::StatusOr<const Batch*> Next() override;
   // The fake's batches are valid until the next call, as with Next().
-  absl::StatusOr<std::shared_ptr<const Batch>> NextShared() override;
+  absl::StatusOr<std::shared_ptr<const Batch>> TryNextShared(
+      absl::Duration max_wait) override;
   const DatasetInfo& info() const override { return info_; }
   ClientStats stats() const override { return stats_; }
   int batch_size() const override { return options_.batch_size; }
