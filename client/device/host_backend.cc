@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -37,17 +36,15 @@ absl::StatusOr<DeviceLease> HostBackend::Place(const uint8_t* batch,
 
 absl::StatusOr<DeviceLease> HostBackend::BuildCache(const uint8_t* batch,
                                                     DevicePointers* out) {
+  // One buffer laid out like a payload, with slice 0 in every device's
+  // place, so the cache also reads as one contiguous global batch.
   const auto& tensors = layout_->tensors();
-  // One packed buffer per device: every tensor's slice 0, in order.
-  using Buffers = std::vector<std::unique_ptr<uint8_t[]>>;
-  auto cache = std::make_shared<Buffers>();
+  std::shared_ptr<uint8_t[]> cache(new uint8_t[layout_->payload_bytes() + 1]);
   for (int d = 0; d < layout_->num_slices(); ++d) {
-    cache->emplace_back(new uint8_t[layout_->slice_payload_bytes() + 1]);
-    uint8_t* base = cache->back().get();
     for (size_t t = 0; t < tensors.size(); ++t) {
-      std::memcpy(base + tensors[t].packed_offset, batch + tensors[t].offset,
-                  tensors[t].slice_bytes);
-      (*out)[d][t] = base + tensors[t].packed_offset;
+      uint8_t* to = cache.get() + tensors[t].offset + d * tensors[t].slice_bytes;
+      std::memcpy(to, batch + tensors[t].offset, tensors[t].slice_bytes);
+      (*out)[d][t] = to;
     }
   }
   return DeviceLease(std::move(cache));

@@ -1,6 +1,6 @@
 // HostBackend: "devices" that are slices of host memory. Place() returns
-// views into the received buffer; the synthetic cache is one host copy of
-// slice 0 per device, owned by its lease. Not thread-safe (see
+// views into the received buffer; the synthetic cache is one payload-shaped
+// buffer holding slice 0 in every device's place, owned by its lease. Not thread-safe (see
 // DeviceBackend).
 #ifndef INPUTSERVE_CLIENT_DEVICE_HOST_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_HOST_BACKEND_H_
