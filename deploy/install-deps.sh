@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything inputserve needs on Debian 12, idempotently.
-#   install-deps.sh            build + test dependencies
-#   install-deps.sh --bench    also the peers the benchmarks compare against
-#                              (PyTorch + torchvision, ~1 GB)
+#   install-deps.sh            build + test dependencies (PyTorch and
+#                              torchvision included, ~1 GB: the Python
+#                              client's tests and the benchmarks' peer)
+#   install-deps.sh --bench    accepted for old scripts; same as no flag
 # Run as root (or with sudo). Safe to run again: apt-get skips what is there.
 set -euo pipefail
 
-want_bench=0
 for arg in "$@"; do
   case "$arg" in
-    --bench) want_bench=1 ;;
+    --bench) ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -28,24 +28,23 @@ build_pkgs=(
   libabsl-dev prometheus-cpp-dev libcivetweb-dev
   libturbojpeg0-dev libjpeg62-turbo-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-dev pybind11-dev libdlpack-dev python3-numpy
 )
 # Tests: real photos (sklearn/skimage data), openssl for TLS certs,
 # Prometheus + promtool, kubectl (kustomize), node for schema checks,
 # podman/buildah/debootstrap for the container test, clang for fuzzers.
 test_pkgs=(
-  python3 python3-sklearn python3-skimage python3-grpcio
+  python3 python3-sklearn python3-skimage python3-grpcio python3-pytest
+  python3-torch python3-torchvision
   openssl prometheus nodejs
   podman buildah debootstrap
   clang libclang-rt-14-dev
 )
-bench_pkgs=(python3-torch python3-torchvision)
-
 pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
 # Debian's npm conflicts with a NodeSource nodejs, which ships its own npm.
 if ! command -v npm >/dev/null; then pkgs+=(npm); fi
 # Debian's kubectl (kubernetes-client) conflicts with other kubectl packages.
 if ! command -v kubectl >/dev/null; then pkgs+=(kubernetes-client); fi
-if [[ $want_bench -eq 1 ]]; then pkgs+=("${bench_pkgs[@]}"); fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
