@@ -36,7 +36,7 @@ TEST(PrefetchQueueTest, PushBlocksWhenFullUntilAPop) {
     q.Push(MakeBatch(2));
     pushed = true;
   });
-  absl::SleepFor(absl::Milliseconds(50));
+  absl::SleepFor(absl::Milliseconds(50));  // Grace for a wrong early push.
   EXPECT_FALSE(pushed);
   EXPECT_EQ(q.Pop()->sequence, 1u);
   producer.join();
