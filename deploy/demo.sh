@@ -45,7 +45,7 @@ stop_server() {
   local pid="$SERVER_PID" status=0
   SERVER_PID=""
   kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 150); do  # SPEC: exits within 10 s of SIGTERM.
+  for _ in $(seq 1 150); do  # docs/contract.md: exits within 10 s of SIGTERM.
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done

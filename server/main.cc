@@ -96,13 +96,8 @@ namespace inputserve {
 namespace {
 
 // Ends the process once Server::Shutdown has drained and stopped everything,
-// without running destructors. Destroying the last grpc::Server runs gRPC
-// 1.51's clean-up synchronously on this thread (grpc_shutdown: "starts
-// clean-up now"), and that waits up to 10 s for every I/O object to go away
-// (grpc_iomgr_shutdown), e.g. a connection a client still holds open. It
-// once kept a drained server alive past SPEC's 10 s ("stopped" logged at
-// 2 s, killed at 10 s; ASan build, loaded machine). Nothing is left to
-// finish: streams are done, the listeners closed, /metrics stopped.
+// without running destructors: gRPC's clean-up in the last grpc::Server's
+// destructor can wait up to 10 s for connections clients still hold open.
 [[noreturn]] void ExitAfterShutdown() {
   std::fflush(nullptr);
 #if INPUTSERVE_LSAN

@@ -38,7 +38,7 @@ struct TrainSummary {
 };
 
 // "SUMMARY steps=... examples_per_sec=... input_wait_pct=... bytes_received=...
-// final_mode=real|synthetic": the one machine-readable line of SPEC.md.
+// final_mode=real|synthetic": the machine-readable line of docs/contract.md.
 std::string FormatSummaryLine(const TrainSummary& summary);
 
 class Trainer {

@@ -4,7 +4,8 @@
 As a module: exprs() and metric_names() for the live test, which runs every
 query against a real Prometheus scraping a real server. As a script: the
 static check (no server needed): dashboard structure, every metric name used
-is one SPEC.md defines (or `up`), and every SPEC metric has a panel.
+is one docs/contract.md defines (or `up`), and every contract metric has a
+panel.
 
 Usage: grafana_dashboard.py DASHBOARD.json [--metrics-file METRICS.txt]
   --metrics-file: names are checked against that /metrics text instead.
@@ -15,8 +16,8 @@ import json
 import re
 import sys
 
-# SPEC.md "Metrics", plus the stream error counter the server adds for alerts.
-SPEC_METRICS = {
+# docs/contract.md "Metrics".
+CONTRACT_METRICS = {
     "inputserve_batches_sent_total": "counter",
     "inputserve_bytes_sent_total": "counter",
     "inputserve_active_streams": "gauge",
@@ -101,9 +102,9 @@ def names_in_metrics_text(text):
     return names
 
 
-def spec_names():
+def contract_names():
     names = set()
-    for n, kind in SPEC_METRICS.items():
+    for n, kind in CONTRACT_METRICS.items():
         names.add(n)
         if kind == "histogram":
             names.update(n + s for s in ("_bucket", "_sum", "_count"))
@@ -112,7 +113,7 @@ def spec_names():
 
 def base_metric(name):
     for suffix in ("_bucket", "_sum", "_count"):
-        if name.endswith(suffix) and name[: -len(suffix)] in SPEC_METRICS:
+        if name.endswith(suffix) and name[: -len(suffix)] in CONTRACT_METRICS:
             return name[: -len(suffix)]
     return name
 
@@ -141,7 +142,7 @@ def check(dashboard, known):
             used.add(base_metric(n))
             if n not in known and n not in PROMETHEUS_BUILTIN:
                 problems.append(f"{where}: unknown metric {n} in {e!r}")
-    missing = set(SPEC_METRICS) - used
+    missing = set(CONTRACT_METRICS) - used
     if missing:
         problems.append(f"no panel shows: {sorted(missing)}")
     return problems
@@ -158,8 +159,8 @@ def main(argv):
             known = names_in_metrics_text(f.read())
         source = argv[3]
     else:
-        known = spec_names()
-        source = "SPEC.md"
+        known = contract_names()
+        source = "docs/contract.md"
     all_exprs = exprs(dashboard)
     problems = check(dashboard, known)
     for p in problems:

@@ -79,10 +79,12 @@ TEST_F(TokenRotationTest, NewTokenTakesOverWithoutARestart) {
     late = Status(**server, dir_ + "/new");
     if (late.exit_code == 0) break;
     absl::SleepFor(absl::Milliseconds(100));
-  } while (absl::Now() - swapped < absl::Seconds(5));
+  } while (absl::Now() - swapped < absl::Seconds(10));
   const absl::Duration took = absl::Now() - swapped;
   ASSERT_EQ(late.exit_code, 0) << late.output;
-  EXPECT_LT(took, absl::Seconds(3)) << "new token accepted after " << took;
+  // Expected about 1 s; 5 s absorbs slow admin processes on a loaded
+  // machine and still fails a server that never re-reads without a restart.
+  EXPECT_LT(took, absl::Seconds(5)) << "new token accepted after " << took;
   std::printf("new token accepted %.2f s after the swap\n",
               absl::ToDoubleSeconds(took));
 
@@ -93,8 +95,17 @@ TEST_F(TokenRotationTest, NewTokenTakesOverWithoutARestart) {
   // A broken update (empty token) keeps the last good one.
   WriteVersion("..v3", "");
   SwapTo("..v3");
-  absl::SleepFor(absl::Milliseconds(1200));
-  EXPECT_EQ(Status(**server, dir_ + "/new").exit_code, 0);
+  // Admin calls go on with the last good token until the server has read
+  // the broken file (and warned about it).
+  const absl::Time broken = absl::Now();
+  do {
+    ASSERT_EQ(Status(**server, dir_ + "/new").exit_code, 0);
+    if (absl::StrContains((*server)->output(),
+                          "keeping the previous admin token")) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() - broken < absl::Seconds(10));
   EXPECT_EQ(Status(**server, dir_ + "/new").exit_code, 0);
   EXPECT_EQ(Status(**server, dir_ + "/old").exit_code, 1);
 

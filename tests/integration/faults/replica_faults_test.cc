@@ -184,12 +184,8 @@ TEST_F(ReplicaFaultsTest, SigtermDrainsOneReplicaAndTheClientMovesOn) {
   EXPECT_LT(took, absl::Seconds(10));
   const size_t received_total = Received(kVictim);
   // Nothing the server counted as sent is lost on a drain, and nothing
-  // arrives twice or out of order (the sequence check). More than `sent` may
-  // arrive: the batch each stream was writing when the signal came, and
-  // writes gRPC completed after the "stable" reading of the counter, since a
-  // loaded client's gRPC thread can still be draining its socket and open
-  // the flow-control window later (seen: sent 274, received 277 in CI; 280
-  // under ctest -j6 on 2 cores). So no upper bound: it measured the machine.
+  // arrives twice or out of order (the sequence check). No upper bound: writes
+  // that complete after the counter was read depend on the machine's load.
   EXPECT_GE(received_total, static_cast<size_t>(*sent));
   const std::vector<uint64_t>& seqs =
       per_source_[replicas_->targets()[kVictim]];

@@ -33,10 +33,15 @@ cmake --build "$work/consumer" -j2 > "$work/build.log" \
   --metrics_listen=127.0.0.1:0 --port_file="$work/ports.json" \
   > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do  # up to 30 s
   [[ -s "$work/ports.json" ]] && break
   sleep 0.05
 done
+if [[ ! -s "$work/ports.json" ]]; then
+  echo "FAIL: the installed server wrote no port file within 30 s" >&2
+  cat "$work/server.log" >&2
+  exit 1
+fi
 port=$(sed -E 's/.*"data": ([0-9]+).*/\1/' "$work/ports.json")
 "$work/consumer/consumer" "127.0.0.1:$port"
 kill -TERM "$server_pid"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""SPEC.md's wire contract, checked with Python grpcio instead of our client.
+"""The wire contract (docs/contract.md), checked with Python grpcio instead of our client.
 
 Generates Python message classes from proto/ with protoc, writes a small
 imagenet: TFRecord dataset with inputserve-datagen, starts inputserve-server
@@ -10,7 +10,7 @@ int32 label tensors, sequences, epochs); INVALID_ARGUMENT for bad request
 bytes and an unspecified mode; UNAUTHENTICATED without or with a wrong token;
 SetMode bumping the generation by one and WatchMode pushing it; synthetic
 batches identical; RESOURCE_EXHAUSTED past --max_streams; grpc.health.v1;
-the metrics of SPEC.md on /metrics; SIGTERM ending streams with UNAVAILABLE
+the metrics of docs/contract.md on /metrics; SIGTERM ending streams with UNAVAILABLE
 and exit 0 within 10 s.
 
 Usage: wire_contract_test.py BIN_DIR PROTO_DIR PROTOC

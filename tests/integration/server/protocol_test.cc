@@ -49,6 +49,20 @@ class ProtocolTest : public ::testing::Test {
     return v.value_or(-1);
   }
 
+  // Polls /metrics until `sample` reads `value`, for up to 10 s.
+  bool WaitForMetric(const std::string& sample, double value) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      absl::StatusOr<std::string> text =
+          HttpGet(server_->metrics_port(), "/metrics");
+      if (text.ok() && MetricValue(*text, sample).value_or(-1) == value) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
   static std::string* data_dir_;
   std::string token_file_;
   std::unique_ptr<ServerProcess> server_;
@@ -188,24 +202,38 @@ TEST_F(ProtocolTest, WatchModePushesCurrentModeThenEveryChange) {
   context.TryCancel();
 }
 
+// The stream's next batch after the flip is synthetic: the only real batches
+// that still arrive are those the server had sent, or was writing, when the
+// flip took effect (flow-control windows let several be in transit).
 TEST_F(ProtocolTest, ModeFlipReachesAnOpenStreamAtTheNextBatch) {
   StartServer();
   BatchReader reader(stub_.get(), "flip");
   ReceivedBatch batch;
   ASSERT_TRUE(reader.Next(&batch));
   EXPECT_EQ(batch.header.mode(), v1::MODE_REAL);
+  uint64_t real_received = 1;
   ASSERT_TRUE(SetMode(server_->admin_target(), kToken, v1::MODE_SYNTHETIC).ok());
-  bool saw_synthetic = false;
-  // Batches written before the flip may still be in flight (flow-control
-  // windows hold a few); the flip shows within a bounded number.
-  for (int i = 0; i < 200 && !saw_synthetic; ++i) {
+  v1::ServerStatus at_flip;
+  ASSERT_TRUE(GetStatus(server_->admin_target(), kToken, &at_flip).ok());
+  // Sent before the flip, plus at most the one being written.
+  const uint64_t real_limit = at_flip.batches_sent_real() + 1;
+  while (true) {
     ASSERT_TRUE(reader.Next(&batch));
-    saw_synthetic = batch.header.mode() == v1::MODE_SYNTHETIC;
+    if (batch.header.mode() == v1::MODE_SYNTHETIC) break;
+    ++real_received;
+    ASSERT_LE(real_received, real_limit)
+        << "a real batch started after the flip";
   }
-  EXPECT_TRUE(saw_synthetic);
   EXPECT_EQ(batch.header.mode_generation(), 2u);
+  // Synthetic from then on, and the server sent no real batch after it.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(reader.Next(&batch));
+    EXPECT_EQ(batch.header.mode(), v1::MODE_SYNTHETIC);
+  }
   reader.context().TryCancel();
   reader.Finish();
+  EXPECT_EQ(Metric("inputserve_batches_sent_total{mode=\"real\"}"),
+            static_cast<double>(real_received));
   EXPECT_EQ(Metric("inputserve_mode_changes_total"), 1);
 }
 
@@ -222,9 +250,9 @@ TEST_F(ProtocolTest, OverMaxStreamsIsResourceExhausted) {
   first.context().TryCancel();
   first.Finish();
   // The slot frees up once the first stream is gone.
-  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(WaitForMetric("inputserve_active_streams", 0));
   BatchReader third(stub_.get(), "third");
-  EXPECT_TRUE(third.Next(&batch));
+  EXPECT_TRUE(third.Next(&batch)) << third.Finish().error_message();
   third.context().TryCancel();
   third.Finish();
 }

@@ -28,6 +28,8 @@ class BatchReader {
   BatchReader(v1::InputService::Stub* stub, const std::string& consumer);
   // False at the end of the stream; then status() says why.
   bool Next(ReceivedBatch* batch);
+  // One chunk, for tests that stop reading in the middle of a batch.
+  bool NextChunk(v1::BatchChunk* chunk) { return reader_->Read(chunk); }
   grpc::Status Finish();
   grpc::ClientContext& context() { return context_; }
 

@@ -140,6 +140,7 @@ TEST(ClientTest, ReportsPrefetchDepthOccupancyAndTimeToFirstBatch) {
   while ((*client)->stats().prefetch_ready < 3 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
+  // No further: a short grace lets an extra batch show itself.
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ((*client)->stats().prefetch_ready, 3u);
   ASSERT_TRUE((*client)->Next().ok());

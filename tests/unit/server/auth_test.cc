@@ -179,15 +179,22 @@ TEST(TokenAuthenticatorReloadTest, ChecksTheFileAtMostOncePerInterval) {
   const std::string dir = testing::MakeTempDir("auth_rate");
   const std::string path = dir + "/token";
   testing::WriteFileOrDie(path, "first-token\n");
+  constexpr absl::Duration kInterval = absl::Seconds(1);
+  const absl::Time start = absl::Now();
   absl::StatusOr<TokenAuthenticator> auth =
-      TokenAuthenticator::FromFile(path, absl::Milliseconds(300));
+      TokenAuthenticator::FromFile(path, kInterval);
   ASSERT_TRUE(auth.ok()) << auth.status();
   ReplaceFile(path, "second-token\n");
-  // Within the interval the old token still holds...
-  EXPECT_TRUE(CheckHeader(*auth, "Bearer first-token").ok());
-  // ...and once it has passed the new one replaces it.
-  absl::SleepFor(absl::Milliseconds(400));
-  EXPECT_TRUE(CheckHeader(*auth, "Bearer second-token").ok());
+  // Every call until the switch is an admin call that may re-check the file;
+  // the new token must win only once the interval has passed.
+  const absl::Time deadline = start + absl::Seconds(10);
+  while (!CheckHeader(*auth, "Bearer second-token").ok() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const absl::Duration switched_after = absl::Now() - start;
+  EXPECT_GE(switched_after, kInterval) << "the file was re-read too early";
+  EXPECT_LT(switched_after, absl::Seconds(10)) << "the file was never re-read";
   EXPECT_FALSE(CheckHeader(*auth, "Bearer first-token").ok());
 }
 

@@ -36,7 +36,7 @@ TEST(PrefetchQueueTest, PushBlocksWhenFullUntilAPop) {
     q.Push(MakeBatch(2));
     pushed = true;
   });
-  absl::SleepFor(absl::Milliseconds(50));
+  absl::SleepFor(absl::Milliseconds(50));  // Grace for a wrong early push.
   EXPECT_FALSE(pushed);
   EXPECT_EQ(q.Pop()->sequence, 1u);
   producer.join();
@@ -134,9 +134,14 @@ TEST(PayloadPoolTest, RecyclesBuffersUpToTheIdleLimit) {
 TEST(PayloadPoolTest, BuffersMayOutliveThePoolHandle) {
   std::shared_ptr<PayloadPool> pool = PayloadPool::Create(64, 1);
   std::shared_ptr<PayloadBuffer> buffer = pool->Acquire();
+  std::weak_ptr<PayloadPool> watch = pool;
   pool.reset();
-  buffer->data()[0] = 1;  // still valid
-  buffer.reset();         // returns to the (still alive) pool, then freed
+  // The buffer's deleter holds the pool: alive until the buffer returns.
+  EXPECT_FALSE(watch.expired());
+  buffer->data()[0] = 1;
+  EXPECT_EQ(buffer->data()[0], 1);
+  buffer.reset();
+  EXPECT_TRUE(watch.expired());
 }
 
 }  // namespace
