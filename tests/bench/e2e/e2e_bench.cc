@@ -5,9 +5,11 @@
 // with the same number of cores. Two image sets: real photographs from Debian
 // packages ("real") and inputserve-datagen's images ("generated").
 //
-// Each run measures inputserve, then the DataLoader, one after the other so
-// they never share the cores; the figures printed last are medians over
-// --runs. Load average is printed with every run: the machine may be shared.
+// Each run measures inputserve (C++ client), inputserve through its Python
+// package (DataLoader over InputServeDataset, batch_size=None), then the
+// DataLoader, one after the other so they never share the cores; the
+// figures printed last are medians over --runs. Load average is printed with
+// every run: the machine may be shared.
 //
 //   e2e_bench [--sets=real,generated] [--records=1024] [--runs=3]
 //             [--batches=12] [--warmup=3] [--batch_size=256]
@@ -18,9 +20,11 @@
 // pipeline built on this libjpeg-turbo can go, and so the highest CPU-per-
 // image ratio over the DataLoader that any such pipeline could reach.
 //
-// Last lines, one per set:
+// Last lines, per set:
 //   RESULT e2e_images_per_sec=<x> dataloader_images_per_sec=<y>
 //          ratio=<x/y> photos=<real|generated>
+//   RESULT python_images_per_sec=<p> dataloader_images_per_sec=<y>
+//          ratio=<p/y> photos=<real|generated>
 // (dataloader figures read n/a when torch is not installed.)
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -65,6 +69,8 @@ ABSL_FLAG(int, batch_size, 256, "Examples per batch, both sides");
 ABSL_FLAG(int, decode_threads, 0, "Server --decode_threads; 0 = cores");
 ABSL_FLAG(int, num_workers, 0, "DataLoader num_workers; 0 = cores");
 ABSL_FLAG(bool, no_peer, false, "Skip the PyTorch DataLoader");
+ABSL_FLAG(bool, no_python, false,
+          "Skip inputserve's Python package (InputServeDataset)");
 ABSL_FLAG(std::string, python, "/usr/bin/python3",
           "Interpreter with Debian's python3-torch");
 ABSL_FLAG(std::string, work_dir, "",
@@ -116,22 +122,26 @@ struct ServeFigures {
   double client_cpu_per_image_ms = 0;
 };
 
-// Starts a server on `glob`, pulls warm-up + timed batches with the client
-// library and stops the server.
-absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& glob) {
-  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(
+    const std::string& glob) {
   int threads = absl::GetFlag(FLAGS_decode_threads);
   if (threads <= 0) threads = Cores();
-  std::vector<std::string> args = {absl::StrCat("--dataset=imagenet:", glob),
-                                   absl::StrCat("--batch_size=", batch_size),
-                                   absl::StrCat("--decode_threads=", threads),
-                                   "--admin_insecure_no_auth"};
+  std::vector<std::string> args = {
+      absl::StrCat("--dataset=imagenet:", glob),
+      absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
+      absl::StrCat("--decode_threads=", threads), "--admin_insecure_no_auth"};
   for (absl::string_view extra : absl::StrSplit(
            absl::GetFlag(FLAGS_server_args), ' ', absl::SkipEmpty())) {
     args.emplace_back(extra);
   }
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start(args, absl::Seconds(120));
+  return ServerProcess::Start(args, absl::Seconds(120));
+}
+
+// Starts a server on `glob`, pulls warm-up + timed batches with the client
+// library and stops the server.
+absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& glob) {
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(glob);
   if (!server.ok()) return server.status();
 
   ClientOptions options;
@@ -214,6 +224,40 @@ absl::StatusOr<PeerFigures> MeasurePeer(const std::vector<std::string>& files) {
   }
   out.images_per_sec = std::stod(m[1]);
   out.cpu_per_image_ms = std::stod(m[2]);
+  return out;
+}
+
+// DataLoader(InputServeDataset) from the build tree's Python package
+// against a fresh server; images/s -1 when the package or torch is missing.
+absl::StatusOr<ServeFigures> MeasurePython(const std::string& glob) {
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(glob);
+  if (!server.ok()) return server.status();
+  const testing::CommandResult r = testing::RunCommand(
+      {"/usr/bin/env",
+       absl::StrCat("PYTHONPATH=", INPUTSERVE_BIN_DIR, "/../python"),
+       absl::GetFlag(FLAGS_python),
+       absl::StrCat(INPUTSERVE_SOURCE_DIR,
+                    "/tests/bench/peer/inputserve_torch_peer.py"),
+       absl::StrCat("--target=", (*server)->data_target()),
+       absl::StrCat("--server_pid=", (*server)->pid()),
+       absl::StrCat("--warmup=", absl::GetFlag(FLAGS_warmup)),
+       absl::StrCat("--batches=", absl::GetFlag(FLAGS_batches))},
+      absl::Seconds(900));
+  (*server)->StopWithSignal(SIGTERM);
+  ServeFigures out;
+  out.images_per_sec = -1;
+  if (r.exit_code == 77) return out;
+  std::smatch m;
+  static const std::regex kRate(
+      R"(PYPEER images_per_sec=([0-9.]+) cpu_ms_per_image=([0-9.]+) )"
+      R"(server_cpu_ms_per_image=([0-9.]+))");
+  if (r.exit_code != 0 || !std::regex_search(r.output, m, kRate)) {
+    return absl::InternalError(absl::StrCat("Python peer failed (exit ",
+                                            r.exit_code, "):\n", r.output));
+  }
+  out.images_per_sec = std::stod(m[1]);
+  out.client_cpu_per_image_ms = std::stod(m[2]);
+  out.server_cpu_per_image_ms = std::stod(m[3]);
   return out;
 }
 
@@ -348,7 +392,7 @@ int Main() {
     const double floor_ms = EntropyFloorMsPerImage(*jpegs, 1.0);
     std::printf("[%s] entropy floor: %.3f CPU ms/image over %zu images\n",
                 set.c_str(), floor_ms, jpegs->size());
-    std::vector<double> ours, theirs, our_cpu, their_cpu;
+    std::vector<double> ours, theirs, our_cpu, their_cpu, py, py_cpu;
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
       const std::string load_before = LoadAverage();
       absl::StatusOr<ServeFigures> e2e = MeasureInputserve(files->glob);
@@ -360,6 +404,24 @@ int Main() {
       ours.push_back(e2e->images_per_sec);
       our_cpu.push_back(e2e->server_cpu_per_image_ms +
                         e2e->client_cpu_per_image_ms);
+      std::string py_text = "python n/a";
+      if (!absl::GetFlag(FLAGS_no_python)) {
+        absl::StatusOr<ServeFigures> p = MeasurePython(files->glob);
+        if (!p.ok()) {
+          std::fprintf(stderr, "%s\n",
+                       std::string(p.status().message()).c_str());
+          return 1;
+        }
+        if (p->images_per_sec > 0) {
+          py.push_back(p->images_per_sec);
+          py_cpu.push_back(p->server_cpu_per_image_ms +
+                           p->client_cpu_per_image_ms);
+          py_text = absl::StrFormat(
+              "python %.1f img/s (CPU ms/image: server %.2f, python %.2f)",
+              p->images_per_sec, p->server_cpu_per_image_ms,
+              p->client_cpu_per_image_ms);
+        }
+      }
       PeerFigures peer;
       if (!absl::GetFlag(FLAGS_no_peer)) {
         absl::StatusOr<PeerFigures> p = MeasurePeer(files->files);
@@ -381,10 +443,11 @@ int Main() {
       }
       std::printf(
           "[%s] run %d: inputserve %.1f img/s (%.2f Gbit/s; CPU ms/image: "
-          "server %.2f, client %.2f)  %s  load %s -> %s\n",
+          "server %.2f, client %.2f)  %s  %s  load %s -> %s\n",
           set.c_str(), run + 1, e2e->images_per_sec, e2e->gbit_per_sec,
           e2e->server_cpu_per_image_ms, e2e->client_cpu_per_image_ms,
-          peer_text.c_str(), load_before.c_str(), LoadAverage().c_str());
+          py_text.c_str(), peer_text.c_str(), load_before.c_str(),
+          LoadAverage().c_str());
       std::fflush(stdout);
     }
     const double x = Median(ours);
@@ -411,6 +474,17 @@ int Main() {
           "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=%.1f "
           "ratio=%.2f photos=%s",
           x, y, x / y, set));
+      if (!py.empty()) {
+        results.push_back(absl::StrFormat(
+            "CPU ms/image (median) photos=%s: inputserve python server+client "
+            "%.2f, dataloader %.2f, ratio %.2fx",
+            set, Median(py_cpu), Median(their_cpu),
+            Median(their_cpu) / Median(py_cpu)));
+        results.push_back(absl::StrFormat(
+            "RESULT python_images_per_sec=%.1f dataloader_images_per_sec=%.1f "
+            "ratio=%.2f photos=%s",
+            Median(py), y, Median(py) / y, set));
+      }
     }
   }
   std::printf("medians over %d runs, load now %s\n", absl::GetFlag(FLAGS_runs),
