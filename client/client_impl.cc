@@ -537,6 +537,7 @@ ClientStats ClientImpl::stats() const {
   s.time_to_first_batch_seconds = first < 0 ? -1.0 : first * 1e-9;
   s.prefetch_depth = options_.prefetch_batches;
   s.prefetch_ready = queue_ != nullptr ? queue_->ready_count() : 0;
+  s.pool_slots = queue_ != nullptr ? queue_->num_slots() : 0;
   const uint64_t looks = load(counters_.ready_seen_count);
   s.prefetch_occupancy =
       looks == 0 ? 0.0

@@ -19,7 +19,7 @@ in that rank's process; pass ``consumer_id=f"rank{rank}"`` so servers can
 tell ranks apart in their logs.
 """
 
-from typing import Any, Dict, Iterator, List, Sequence, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import torch
 import torch.utils.data
@@ -53,6 +53,9 @@ class InputServeDataset(torch.utils.data.IterableDataset):
         super().__init__()
         self._targets = targets
         self._options = client_options
+        #: The client of the iteration running in this process (for its
+        #: ``mode`` and ``stats()``); None before the first batch.
+        self.client: Optional[Client] = None
 
     def __iter__(self) -> Iterator[Dict[str, Any]]:
         options = dict(self._options)
@@ -60,6 +63,7 @@ class InputServeDataset(torch.utils.data.IterableDataset):
         if worker is not None and not options.get("consumer_id"):
             options["consumer_id"] = f"dataloader-worker-{worker.id}"
         with Client(self._targets, **options) as client:
+            self.client = client
             for batch in client:
                 yield to_torch(batch)
 

@@ -89,6 +89,9 @@ struct ClientStats {
   double prefetch_occupancy = 0;
   uint64_t mode_generation = 0;  // Last mode generation seen.
   BatchMode mode = BatchMode::kReal;
+  // Batch buffers in the client's pool: prefetch_batches + 1, plus one for
+  // each batch handle (NextShared) held beyond that at the high-water mark.
+  uint64_t pool_slots = 0;
 };
 
 }  // namespace inputserve

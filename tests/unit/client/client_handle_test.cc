@@ -69,9 +69,14 @@ TEST(ClientHandleTest, HoldingManyHandlesNeverStallsStreaming) {
   for (size_t i = 1; i < held.size(); ++i) {
     EXPECT_EQ(held[i]->sequence, held[i - 1]->sequence + 1);
   }
+  // The streams kept their prefetch share: one slot per held batch beyond
+  // the reader's one, plus the three the client started with.
+  EXPECT_EQ(client->stats().pool_slots, 3u + held.size() - 1);
   held.clear();
   // Released slots are reused: the pool stops growing once nothing is held.
+  const uint64_t slots = client->stats().pool_slots;
   for (int i = 0; i < 50; ++i) ASSERT_NE(Take(*client), nullptr);
+  EXPECT_EQ(client->stats().pool_slots, slots);
 }
 
 TEST(ClientHandleTest, HandleOutlivesTheClient) {
