@@ -13,103 +13,144 @@
 
 namespace inputserve::client_internal {
 
+namespace {
+
+// Every server address the targets stand for, in target order.
+absl::StatusOr<std::vector<EndpointSpec>> ExpandTargets(
+    const std::vector<std::string>& targets, const Resolver& resolver) {
+  std::vector<EndpointSpec> specs;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    absl::StatusOr<std::vector<EndpointSpec>> expanded =
+        ExpandTarget(targets[i], static_cast<int>(i), resolver);
+    if (!expanded.ok()) return expanded.status();
+    for (EndpointSpec& spec : *expanded) specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+bool AnyDnsTarget(const std::vector<std::string>& targets) {
+  for (const std::string& target : targets) {
+    absl::StatusOr<std::optional<DnsName>> dns = ParseDnsTarget(target);
+    if (dns.ok() && dns->has_value()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
     ClientOptions options, Resolver resolver) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MakeCredentials(options.tls);
   if (!credentials.ok()) return credentials.status();
-  // Every server address the targets stand for, in target order.
-  std::vector<EndpointSpec> specs;
-  for (size_t i = 0; i < options.targets.size(); ++i) {
-    absl::StatusOr<std::vector<EndpointSpec>> expanded =
-        ExpandTarget(options.targets[i], static_cast<int>(i), resolver);
-    if (!expanded.ok()) return expanded.status();
-    for (EndpointSpec& spec : *expanded) specs.push_back(std::move(spec));
-  }
+  absl::StatusOr<std::vector<EndpointSpec>> specs =
+      ExpandTargets(options.targets, resolver);
+  if (!specs.ok()) return specs.status();
 
   std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(options)));
-  const ClientOptions& opts = client->options_;
-  client->resolver_ = std::move(resolver);
-  client->credentials_ = *std::move(credentials);
-  ChannelSettings& settings = client->settings_;
-  settings.keepalive_time = opts.keepalive_time;
-  settings.keepalive_timeout = opts.keepalive_timeout;
-  settings.reconnect_initial_backoff = opts.initial_backoff;
-  settings.reconnect_max_backoff = opts.max_backoff;
-
+  client->InitializeChannelSettings(std::move(resolver),
+                                    *std::move(credentials));
   // Control channels carry GetDatasetInfo and WatchMode; data streams get
   // dedicated channels (their own TCP connections) in AddEndpoint.
   std::vector<std::string> names;
   std::vector<std::shared_ptr<grpc::Channel>> control;
-  for (const EndpointSpec& spec : specs) {
-    ChannelSettings own = settings;
-    own.authority = spec.authority;
-    own.tls_name = spec.tls_name;
+  for (const EndpointSpec& spec : *specs) {
     names.push_back(spec.name);
-    control.push_back(MakeChannel(spec.address, client->credentials_, own));
+    control.push_back(client->MakeEndpointChannel(spec, /*data=*/false));
   }
   absl::StatusOr<ProbeResult> probe =
-      ProbeTargets(names, control, opts.connect_timeout);
+      ProbeTargets(names, control, client->options_.connect_timeout);
   if (!probe.ok()) return probe.status();
-  const int batch = static_cast<int>(probe->info.batch_size());
-  if (absl::Status s = CheckBatchDivisible(batch, opts.num_devices); !s.ok()) {
+  if (absl::Status s = client->InitializeLayout(names, *probe); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = client->InitializeBuffers(); !s.ok()) return s;
+  client->StartEndpoints(*specs, control, probe->modes);
+  return std::unique_ptr<Client>(std::move(client));
+}
+
+void ClientImpl::InitializeChannelSettings(
+    Resolver resolver,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  resolver_ = std::move(resolver);
+  credentials_ = std::move(credentials);
+  settings_.keepalive_time = options_.keepalive_time;
+  settings_.keepalive_timeout = options_.keepalive_timeout;
+  settings_.reconnect_initial_backoff = options_.initial_backoff;
+  settings_.reconnect_max_backoff = options_.max_backoff;
+}
+
+std::shared_ptr<grpc::Channel> ClientImpl::MakeEndpointChannel(
+    const EndpointSpec& spec, bool data) const {
+  ChannelSettings settings = settings_;
+  settings.authority = spec.authority;
+  settings.tls_name = spec.tls_name;
+  settings.dedicated = data;
+  settings.bulk_data = data;
+  return MakeChannel(spec.address, credentials_, settings);
+}
+
+absl::Status ClientImpl::InitializeLayout(const std::vector<std::string>& names,
+                                          const ProbeResult& probe) {
+  const int batch = static_cast<int>(probe.info.batch_size());
+  if (absl::Status s = CheckBatchDivisible(batch, options_.num_devices);
+      !s.ok()) {
     return s;
   }
   absl::StatusOr<BatchLayout> layout = BatchLayout::Create(
-      batch, probe->info.tensors(), std::max(1, opts.num_devices));
+      batch, probe.info.tensors(), std::max(1, options_.num_devices));
   if (!layout.ok()) {
     return absl::Status(layout.status().code(),
                         absl::StrCat("dataset served by the targets is not "
                                      "usable: ",
                                      layout.status().message()));
   }
-  client->layout_ = std::make_unique<BatchLayout>(*std::move(layout));
-  client->info_ = MakeDatasetInfo(names, *probe);
+  layout_ = std::make_unique<BatchLayout>(*std::move(layout));
+  info_ = MakeDatasetInfo(names, probe);
+  return absl::OkStatus();
+}
 
+absl::Status ClientImpl::InitializeBuffers() {
   absl::StatusOr<std::unique_ptr<DeviceBackend>> backend = CreateDeviceBackend(
-      opts.device_kind, opts.num_devices, client->layout_.get());
+      options_.device_kind, options_.num_devices, layout_.get());
   if (!backend.ok()) return backend.status();
-  client->backend_ = *std::move(backend);
-  std::shared_ptr<DeviceBackend> shared_backend = client->backend_;
+  backend_ = *std::move(backend);
+  std::shared_ptr<DeviceBackend> shared_backend = backend_;
   // One slot more than the prefetch depth: the caller holds one while up to
   // prefetch_batches are received ahead (never more, so the depth reported
   // in stats() is the real bound). Handles held longer grow the pool.
   absl::StatusOr<std::unique_ptr<BatchQueue>> queue = BatchQueue::Create(
-      opts.prefetch_batches + 1, client->layout_->payload_bytes(),
+      options_.prefetch_batches + 1, layout_->payload_bytes(),
       [shared_backend](size_t n) { return shared_backend->AllocateHost(n); },
       [shared_backend](void* p) { shared_backend->FreeHost(p); },
-      opts.prefetch_batches, /*grow_when_held=*/true);
+      options_.prefetch_batches, /*grow_when_held=*/true);
   if (!queue.ok()) return queue.status();
-  client->queue_ = *std::move(queue);
-  client->pointers_.assign(
-      client->layout_->num_slices(),
-      std::vector<void*>(client->layout_->tensors().size(), nullptr));
-  client->health_ = std::make_unique<TargetHealth>();
+  queue_ = *std::move(queue);
+  pointers_.assign(layout_->num_slices(),
+                   std::vector<void*>(layout_->tensors().size(), nullptr));
+  return absl::OkStatus();
+}
+
+void ClientImpl::StartEndpoints(
+    const std::vector<EndpointSpec>& specs,
+    const std::vector<std::shared_ptr<grpc::Channel>>& control,
+    const std::vector<v1::ModeStatus>& modes) {
+  health_ = std::make_unique<TargetHealth>();
   {
     // Before the watchers start, so their first report is not overwritten.
-    absl::MutexLock lock(&client->mode_mu_);
-    client->modes_.resize(specs.size());
-    for (size_t i = 0; i < specs.size(); ++i) {
-      client->modes_[i].status = probe->modes[i];
-    }
+    absl::MutexLock lock(&mode_mu_);
+    modes_.resize(specs.size());
+    for (size_t i = 0; i < specs.size(); ++i) modes_[i].status = modes[i];
   }
   {
-    absl::MutexLock lock(&client->endpoints_mu_);
-    for (size_t i = 0; i < specs.size(); ++i) {
-      client->AddEndpoint(specs[i], control[i]);
-    }
+    absl::MutexLock lock(&endpoints_mu_);
+    for (size_t i = 0; i < specs.size(); ++i) AddEndpoint(specs[i], control[i]);
   }
-  bool any_dns = false;
-  for (const std::string& target : opts.targets) {
-    absl::StatusOr<std::optional<DnsName>> dns = ParseDnsTarget(target);
-    any_dns = any_dns || (dns.ok() && dns->has_value());
+  if (AnyDnsTarget(options_.targets) &&
+      options_.dns_refresh > absl::ZeroDuration()) {
+    refresher_ = std::thread([this] { RefreshLoop(); });
   }
-  if (any_dns && opts.dns_refresh > absl::ZeroDuration()) {
-    ClientImpl* self = client.get();
-    client->refresher_ = std::thread([self] { self->RefreshLoop(); });
-  }
-  return std::unique_ptr<Client>(std::move(client));
 }
 
 void ClientImpl::AddEndpoint(const EndpointSpec& spec,
@@ -128,17 +169,10 @@ void ClientImpl::AddEndpoint(const EndpointSpec& spec,
       modes_.resize(params.index + 1);
     }
   }
-  ChannelSettings settings = settings_;
-  settings.authority = spec.authority;
-  settings.tls_name = spec.tls_name;
-  if (control == nullptr) {
-    control = MakeChannel(spec.address, credentials_, settings);
-  }
-  settings.dedicated = true;
-  settings.bulk_data = true;
+  if (control == nullptr) control = MakeEndpointChannel(spec, /*data=*/false);
   std::vector<std::shared_ptr<grpc::Channel>> data;
   for (int c = 0; c < options_.connections_per_target; ++c) {
-    data.push_back(MakeChannel(spec.address, credentials_, settings));
+    data.push_back(MakeEndpointChannel(spec, /*data=*/true));
   }
   const BatchStreamShared shared{layout_.get(), queue_.get(), nullptr,
                                  &counters_, health_.get()};

@@ -56,6 +56,21 @@ class ClientImpl final : public Client {
  private:
   explicit ClientImpl(ClientOptions options);
 
+  // The steps of Create(), in order.
+  void InitializeChannelSettings(
+      Resolver resolver, std::shared_ptr<grpc::ChannelCredentials> credentials);
+  absl::Status InitializeLayout(const std::vector<std::string>& names,
+                                const ProbeResult& probe);
+  absl::Status InitializeBuffers();  // Device backend and batch queue.
+  // Starts every endpoint's watcher and streams, and the DNS refresher.
+  void StartEndpoints(const std::vector<EndpointSpec>& specs,
+                      const std::vector<std::shared_ptr<grpc::Channel>>& control,
+                      const std::vector<v1::ModeStatus>& modes);
+  // A channel to `spec`: shared control channel, or (data) a dedicated one
+  // tuned for bulk transfers.
+  std::shared_ptr<grpc::Channel> MakeEndpointChannel(const EndpointSpec& spec,
+                                                     bool data) const;
+
   // Builds a Batch skeleton (names, shapes, devices) once per slot so
   // NextShared() only swaps pointers and scalars.
   void InitBatch(Batch* batch, bool from_cache) const;

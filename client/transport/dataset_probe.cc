@@ -40,20 +40,25 @@ bool SameShape(const v1::DatasetInfo& a, const v1::DatasetInfo& b) {
   return true;
 }
 
-}  // namespace
+// What every target answered (info) or why not (status).
+struct Answers {
+  std::vector<v1::DatasetInfo> infos;
+  std::vector<absl::Status> statuses;
+};
 
-absl::StatusOr<ProbeResult> ProbeTargets(
-    const std::vector<std::string>& targets,
-    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-    absl::Duration timeout) {
-  const size_t n = targets.size();
+// GetDatasetInfo to every target in parallel. As CallWithReconnect
+// (unary_retry.h): a first fail-fast round, then one round with
+// wait_for_ready for the targets that were UNAVAILABLE.
+Answers AskAll(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+               absl::Duration timeout) {
+  const size_t n = channels.size();
+  Answers answers{std::vector<v1::DatasetInfo>(n),
+                  std::vector<absl::Status>(n)};
   std::vector<std::unique_ptr<v1::InputService::Stub>> stubs(n);
-  std::vector<v1::DatasetInfo> infos(n);
-  std::vector<absl::Status> statuses(n);
   for (size_t i = 0; i < n; ++i) {
     stubs[i] = v1::InputService::NewStub(channels[i]);
   }
-  // One round of GetDatasetInfo calls, in parallel, to the targets `which`.
+  // One round of calls, in parallel, to the targets `which`.
   const auto round = [&](const std::vector<size_t>& which,
                          const AttemptPolicy& policy) {
     std::vector<grpc::ClientContext> contexts(which.size());
@@ -65,17 +70,16 @@ absl::StatusOr<ProbeResult> ProbeTargets(
           &contexts[k],
           &static_cast<const v1::GetDatasetInfoRequest&>(
               v1::GetDatasetInfoRequest::default_instance()),
-          &infos[which[k]], [&replies, &pending, k](grpc::Status s) {
+          &answers.infos[which[k]], [&replies, &pending, k](grpc::Status s) {
             replies[k] = std::move(s);
             pending.DecrementCount();
           });
     }
     pending.Wait();
     for (size_t k = 0; k < which.size(); ++k) {
-      statuses[which[k]] = FromGrpcStatus(replies[k]);
+      answers.statuses[which[k]] = FromGrpcStatus(replies[k]);
     }
   };
-  // As CallWithReconnect (unary_retry.h), for all targets at once.
   const auto deadline =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
   std::vector<size_t> all(n);
@@ -83,26 +87,35 @@ absl::StatusOr<ProbeResult> ProbeTargets(
   round(all, FirstAttempt(deadline));
   std::vector<size_t> again;
   for (size_t i = 0; i < n; ++i) {
-    if (ShouldReconnect(statuses[i])) again.push_back(i);
+    if (ShouldReconnect(answers.statuses[i])) again.push_back(i);
   }
-  if (!again.empty()) {
-    std::vector<absl::Status> first(n);
-    for (size_t i : again) first[i] = statuses[i];
-    round(again, ReconnectAttempt(deadline));
-    for (size_t i : again) {
-      if (!statuses[i].ok()) {
-        statuses[i] = BothAttemptsFailed(first[i], statuses[i]);
-      }
+  if (again.empty()) return answers;
+  std::vector<absl::Status> first(n);
+  for (size_t i : again) first[i] = answers.statuses[i];
+  round(again, ReconnectAttempt(deadline));
+  for (size_t i : again) {
+    if (!answers.statuses[i].ok()) {
+      answers.statuses[i] = BothAttemptsFailed(first[i], answers.statuses[i]);
     }
   }
+  return answers;
+}
 
+}  // namespace
+
+absl::StatusOr<ProbeResult> ProbeTargets(
+    const std::vector<std::string>& targets,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    absl::Duration timeout) {
+  const size_t n = targets.size();
+  Answers answers = AskAll(channels, timeout);
   ProbeResult result;
   result.modes.resize(n);
   result.answered_by.assign(n, false);
   std::string unreachable;
   int first = -1;
   for (size_t i = 0; i < n; ++i) {
-    const absl::Status& s = statuses[i];
+    const absl::Status& s = answers.statuses[i];
     if (!s.ok()) {
       const absl::StatusCode code = s.code();
       const std::string message =
@@ -115,17 +128,18 @@ absl::StatusOr<ProbeResult> ProbeTargets(
       absl::StrAppend(&unreachable, unreachable.empty() ? "" : "; ", message);
       continue;
     }
-    result.modes[i] = infos[i].mode();
+    const v1::DatasetInfo& info = answers.infos[i];
+    result.modes[i] = info.mode();
     result.answered_by[i] = true;
     ++result.answered;
     if (first < 0) {
       first = static_cast<int>(i);
-      result.info = infos[i];
-    } else if (!SameShape(infos[first], infos[i])) {
+      result.info = info;
+    } else if (!SameShape(answers.infos[first], info)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "targets disagree on the batches they serve: ", targets[first],
-          " has ", Describe(infos[first]), "but ", targets[i], " has ",
-          Describe(infos[i])));
+          " has ", Describe(answers.infos[first]), "but ", targets[i],
+          " has ", Describe(info)));
     }
   }
   if (first < 0) {
@@ -133,7 +147,7 @@ absl::StatusOr<ProbeResult> ProbeTargets(
         absl::StrCat("no target answered GetDatasetInfo within ",
                      absl::FormatDuration(timeout), ": ", unreachable));
   }
-  result.infos = std::move(infos);
+  result.infos = std::move(answers.infos);
   return result;
 }
 
