@@ -24,6 +24,7 @@ targets=(
   inputserve_codec_test client_options_test client_wire_test
   client_plumbing_test client_test client_synthetic_test admin_test
   server_integration_test client_integration_test acceptance_test
+  inputserve_python dump_batches
 )
 cmake --build "$build_dir" -j2 --target "${targets[@]}"
 
