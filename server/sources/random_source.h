@@ -1,9 +1,11 @@
-// Synthetic datasets: seeded random tensors with the shapes of CIFAR-10 or
-// ImageNet, no files. The reader only numbers examples; the decoder fills
+// The random-tensor source behind --dataset=synthetic:cifar10|imagenet:
+// seeded random tensors with the shapes of CIFAR-10 or ImageNet, no files.
+// (Not to be confused with synthetic *mode*, which replays one cached batch
+// of whatever source the server reads.) The reader only numbers examples; the decoder fills
 // each image from (seed, index), so any thread decodes any index the same.
 // Readers are single-threaded; decoders are per thread; both are cheap.
-#ifndef INPUTSERVE_SERVER_SOURCES_SYNTHETIC_H_
-#define INPUTSERVE_SERVER_SOURCES_SYNTHETIC_H_
+#ifndef INPUTSERVE_SERVER_SOURCES_RANDOM_SOURCE_H_
+#define INPUTSERVE_SERVER_SOURCES_RANDOM_SOURCE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -16,13 +18,13 @@
 namespace inputserve {
 
 // `name` is "cifar10" or "imagenet"; INVALID_ARGUMENT otherwise.
-absl::StatusOr<std::unique_ptr<Dataset>> OpenSyntheticDataset(
+absl::StatusOr<std::unique_ptr<Dataset>> OpenRandomDataset(
     absl::string_view name, const DatasetOptions& options);
 
 // Deterministic pseudo-random bytes for example `index`: 8 bytes per step.
-void FillSyntheticBytes(uint64_t seed, uint64_t index, uint8_t* out,
+void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out,
                         size_t size);
 
 }  // namespace inputserve
 
-#endif  // INPUTSERVE_SERVER_SOURCES_SYNTHETIC_H_
+#endif  // INPUTSERVE_SERVER_SOURCES_RANDOM_SOURCE_H_
