@@ -29,11 +29,12 @@ build_pkgs=(
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Tests: real photos (sklearn/skimage data), openssl for TLS certs,
+# Tests: real photos (sklearn/skimage data), torchvision's ImageFolder as the
+# oracle for --dataset=imagefolder, openssl for TLS certs,
 # Prometheus + promtool, kubectl (kustomize), node for schema checks,
 # podman/buildah/debootstrap for the container test, clang for fuzzers.
 test_pkgs=(
-  python3 python3-sklearn python3-skimage python3-grpcio
+  python3 python3-sklearn python3-skimage python3-grpcio python3-torchvision
   openssl prometheus nodejs
   podman buildah debootstrap
   clang libclang-rt-14-dev

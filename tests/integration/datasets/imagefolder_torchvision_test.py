@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""torchvision's ImageFolder and inputserve agree on every label.
+
+Builds an ImageFolder tree of generated JPEGs and PNGs
+(inputserve-datagen --format=imagefolder) plus real photos from Debian's
+sklearn/skimage packages (JPEG, grayscale PNG, palette PNG, RGBA PNG; some
+with upper-case extensions, in a nested directory, through a symlinked class
+directory and a symlinked file), with files that are not images beside them.
+Opens it with torchvision.datasets.ImageFolder (which also loads every image
+through PIL) and serves it with inputserve-server
+--dataset=imagefolder:<root> --shuffle_buffer=0 (sorted order). Checks that
+the labels served over the wire, in order, are torchvision's targets, that
+GetDatasetInfo's class_names and num_classes are torchvision's classes, and
+that shard 1 of 2 serves exactly targets[1::2].
+
+Usage: imagefolder_torchvision_test.py BIN_DIR PROTO_DIR PROTOC
+Exit 0 pass, 1 fail, 77 skip (grpcio or torchvision not importable).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+try:
+    import grpc  # noqa: F401
+    import torchvision
+except ImportError as e:
+    print("SKIP: %s (needs python3-grpcio and python3-torchvision)" % e)
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inputserve_wire import Server, Wire, first_labels  # noqa: E402
+
+SKLEARN = "/usr/lib/python3/dist-packages/sklearn/datasets/images/"
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data/"
+failures = []
+
+
+def check(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def add_real_photos(root):
+    """Real photos into the generated classes, in the awkward places."""
+    photos = [
+        (SKLEARN + "china.jpg", "class_0001/nested/deeper/china.JPG"),
+        (SKLEARN + "flower.jpg", "class_0000/flower.jpeg"),
+        (SKIMAGE + "rocket.jpg", "class_0002/Rocket.Jpg"),
+        (SKIMAGE + "camera.png", "class_0003/camera_gray.PNG"),
+        (SKIMAGE + "green_palette.png", "class_0003/nested/palette.png"),
+        (SKIMAGE + "horse.png", "class_0004/horse_rgba.png"),
+        (SKIMAGE + "astronaut.png", "class_0005/astronaut.png"),
+    ]
+    added = 0
+    for src, rel in photos:
+        if not os.path.exists(src):
+            continue
+        dst = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(src, dst)
+        added += 1
+    # Not images: ignored by both.
+    with open(os.path.join(root, "class_0001", "README.txt"), "w") as f:
+        f.write("not an image")
+    with open(os.path.join(root, "class_0002", "labels.csv"), "w") as f:
+        f.write("x,y")
+    # A symlinked class directory and a symlinked image.
+    os.symlink(os.path.join(root, "class_0004"),
+               os.path.join(root, "class_linked"))
+    os.symlink(os.path.join(root, "class_0000", sorted(
+        os.listdir(os.path.join(root, "class_0000")))[0]),
+        os.path.join(root, "class_0005", "via_link.jpg"))
+    return added
+
+
+def main():
+    bin_dir, proto_dir, protoc = sys.argv[1:4]
+    work = tempfile.mkdtemp(prefix="inputserve_imagefolder_")
+    servers = []
+    try:
+        wire = Wire(proto_dir, protoc, work)
+        root = os.path.join(work, "tree")
+        subprocess.run([os.path.join(bin_dir, "inputserve-datagen"),
+                        "--format=imagefolder", "--out=" + root,
+                        "--num_examples=90", "--num_classes=6", "--seed=3",
+                        "--min_size=40", "--max_size=120",
+                        "--png_fraction=0.3", "--grayscale_fraction=0.2"],
+                       check=True, stdout=subprocess.DEVNULL)
+        photos = add_real_photos(root)
+        print("tree: 90 generated images + %d real photos" % photos)
+
+        tv = torchvision.datasets.ImageFolder(root)
+        for k in range(len(tv)):
+            tv[k]  # PIL opens every image: the tree is valid for torchvision.
+        targets = list(tv.targets)
+        print("torchvision: %d images, classes %s" % (len(targets),
+                                                      tv.classes))
+
+        common = ["--dataset=imagefolder:" + root, "--batch_size=16",
+                  "--image_size=48", "--augment=false", "--shuffle_buffer=0",
+                  "--decode_threads=2", "--prefetch_batches=2"]
+        whole = Server(bin_dir, work, "whole", common)
+        servers.append(whole)
+        info = whole.info(wire)
+        check(list(info.class_names) == tv.classes,
+              "class_names %s == torchvision classes" % list(info.class_names))
+        check(info.num_classes == len(tv.classes),
+              "num_classes %d" % info.num_classes)
+        check(info.examples_per_epoch == len(targets),
+              "examples_per_epoch %d == %d images"
+              % (info.examples_per_epoch, len(targets)))
+        served = first_labels(whole, wire, len(targets))
+        mismatches = [k for k in range(len(targets))
+                      if served[k] != targets[k]]
+        check(not mismatches,
+              "all %d labels in order equal torchvision's targets "
+              "(mismatches at %s)" % (len(targets), mismatches[:10]))
+        check(whole.metric("inputserve_decode_errors_total") == 0,
+              "no decode errors")
+
+        half = Server(bin_dir, work, "shard1",
+                      common + ["--num_shards=2", "--shard_index=1"])
+        servers.append(half)
+        want = targets[1::2]
+        got = first_labels(half, wire, len(want))
+        check(got == want, "shard 1 of 2 serves targets[1::2] (%d labels)"
+              % len(want))
+    finally:
+        for s in servers:
+            s.close()
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        sys.exit(1)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
