@@ -17,6 +17,7 @@ constexpr size_t kTypeOff = 156;
 constexpr size_t kMagicOff = 257;
 constexpr size_t kPrefixOff = 345, kPrefixLen = 155;
 constexpr uint64_t kMaxTarNumber = uint64_t{1} << 62;
+constexpr size_t kScanBuffer = 64 << 10;
 
 uint64_t RoundUpToBlock(uint64_t n) {
   return (n + kTarBlock - 1) / kTarBlock * kTarBlock;
@@ -145,7 +146,9 @@ absl::Status TarReader::Open(const std::string& path) {
   problem_ = TarProblem();
   next_header_ = 0;
   done_ = false;
-  return file_.Open(path);
+  // Headers only: a small buffer, and data the caller does not read is
+  // skipped with a seek instead of being read through.
+  return file_.Open(path, kScanBuffer);
 }
 
 bool TarReader::Stop(absl::string_view reason, uint64_t offset,
