@@ -270,6 +270,12 @@ int main(int argc, char** argv) {
                          "synthetic:cifar10",
                          "synthetic:imagenet\n16\n0\n4",
                          "bogus:thing",
+                         "imagefolder:tree\n32\n0\n1",
+                         "imagefolder:tree/cat\n16\n1\n2",
+                         "imagefolder:\n16",
+                         "webdataset:shard-*.tar\n24\n2\n3",
+                         "webdataset:junk.tar",
+                         "webdataset:\n16",
                          "imagenet:[a-z]*\n8"};
   for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); ++i) {
     WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), specs[i]);

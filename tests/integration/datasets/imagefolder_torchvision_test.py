@@ -11,7 +11,8 @@ through PIL) and serves it with inputserve-server
 --dataset=imagefolder:<root> --shuffle_buffer=0 (sorted order). Checks that
 the labels served over the wire, in order, are torchvision's targets, that
 GetDatasetInfo's class_names and num_classes are torchvision's classes, and
-that shard 1 of 2 serves exactly targets[1::2].
+that shard 1 of 2 serves exactly targets[1::2], and that a server started in
+synthetic mode serves one cached batch whose labels are the first batch's.
 
 Usage: imagefolder_torchvision_test.py BIN_DIR PROTO_DIR PROTOC
 Exit 0 pass, 1 fail, 77 skip (grpcio or torchvision not importable).
@@ -113,7 +114,14 @@ def main():
         check(info.examples_per_epoch == len(targets),
               "examples_per_epoch %d == %d images"
               % (info.examples_per_epoch, len(targets)))
-        served = first_labels(whole, wire, len(targets))
+        served, first_payload = [], None
+        for header, payload, labels in whole.batches(
+                wire, "first", lambda: len(served) >= len(targets),
+                with_header=True):
+            if first_payload is None:
+                first_payload = payload
+            served.extend(labels)
+        served = served[:len(targets)]
         mismatches = [k for k in range(len(targets))
                       if served[k] != targets[k]]
         check(not mismatches,
@@ -129,6 +137,21 @@ def main():
         got = first_labels(half, wire, len(want))
         check(got == want, "shard 1 of 2 serves targets[1::2] (%d labels)"
               % len(want))
+
+        synthetic = Server(bin_dir, work, "synthetic",
+                           common + ["--mode=synthetic"])
+        servers.append(synthetic)
+        seen = []
+        for header, payload, labels in synthetic.batches(
+                wire, "synthetic", lambda: len(seen) >= 3, with_header=True):
+            seen.append((header.mode, payload, labels))
+        check(all(m == wire.c.MODE_SYNTHETIC for m, _, _ in seen),
+              "synthetic mode: batches in MODE_SYNTHETIC")
+        check(len({p for _, p, _ in seen}) == 1,
+              "synthetic mode: the same cached batch every time")
+        check(seen[0][1] == first_payload,
+              "synthetic mode: the cached batch is, byte for byte, the first "
+              "batch a real-mode server with the same flags sends")
     finally:
         for s in servers:
             s.close()

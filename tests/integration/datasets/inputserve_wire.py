@@ -63,8 +63,9 @@ class Server:
             response_deserializer=wire.i.DatasetInfo.FromString)
         return call(wire.i.GetDatasetInfoRequest(), timeout=30)
 
-    def batches(self, wire, consumer, stop):
-        """Yields (sequence, epoch, labels) per batch until stop() is true."""
+    def batches(self, wire, consumer, stop, with_header=False):
+        """Yields (sequence, epoch, labels) per batch until stop() is true;
+        with_header, (header, payload bytes, labels) instead."""
         call = self.channel.unary_stream(
             "/inputserve.v1.InputService/StreamBatches",
             request_serializer=wire.i.StreamBatchesRequest.SerializeToString,
@@ -82,7 +83,10 @@ class Server:
                 data = b"".join(payload)
                 n = header.tensors[1].shape[0]
                 labels = list(struct.unpack("<%di" % n, data[-4 * n:]))
-                yield header.sequence, header.epoch, labels
+                if with_header:
+                    yield header, data, labels
+                else:
+                    yield header.sequence, header.epoch, labels
                 if stop():
                     return
         finally:
