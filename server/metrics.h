@@ -24,9 +24,8 @@ class ServerMetrics {
  public:
   // Reasons a record can be skipped; anything else is counted as "other".
   static constexpr std::array<absl::string_view, 9> kSkipReasons = {
-      "bad_crc",   "truncated", "missing_feature", "bad_label",
-      "bad_size",  "decode_error", "bad_name",
-      "unreadable", "other"};
+      "bad_crc",      "truncated", "missing_feature", "bad_label", "bad_size",
+      "decode_error", "bad_name",  "unreadable",      "other"};
 
   ServerMetrics();
 

@@ -1,5 +1,5 @@
-// ImagePreprocessor: JPEG or PNG bytes -> one out_size x out_size RGB training (or
-// evaluation) image. The fast path decodes only the crop window, downscaled
+// ImagePreprocessor: JPEG or PNG bytes -> one out_size x out_size RGB training
+// (or evaluation) image. The fast path decodes only the crop window, downscaled
 // in the DCT domain as far as the window still has out_size pixels per side,
 // then resizes and flips in one pass; the reference path decodes the whole
 // image at full size first. Both share the geometry, so they agree up to the

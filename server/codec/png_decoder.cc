@@ -70,7 +70,8 @@ bool DecodeWithLibpng(png_structp png, png_infop info, ReadState* state,
   if (depth == 16) png_set_strip_16(png);
   // Expanding a palette or low-depth gray also turns a tRNS chunk into an
   // alpha channel, so strip alpha for those too (PIL drops it as well).
-  if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) {
+  if ((color & PNG_COLOR_MASK_ALPHA) ||
+      png_get_valid(png, info, PNG_INFO_tRNS)) {
     png_set_strip_alpha(png);
   }
   if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) {
@@ -108,7 +109,8 @@ absl::Status PngDecoder::Decode(absl::string_view png_bytes,
   state.size = png_bytes.size();
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state,
                                            ErrorCallback, WarningCallback);
-  if (png == nullptr) return absl::InternalError("png_create_read_struct failed");
+  if (png == nullptr)
+    return absl::InternalError("png_create_read_struct failed");
   png_infop info = png_create_info_struct(png);
   if (info == nullptr) {
     png_destroy_read_struct(&png, nullptr, nullptr);
@@ -120,9 +122,9 @@ absl::Status PngDecoder::Decode(absl::string_view png_bytes,
                                    &width, &height, &too_large);
   png_destroy_read_struct(&png, &info, nullptr);
   if (too_large) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("PNG of ", width, "x", height, " pixels exceeds the limit of ",
-                     kMaxJpegPixels, " pixels"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PNG of ", width, "x", height, " pixels exceeds the limit of ",
+        kMaxJpegPixels, " pixels"));
   }
   if (!ok) {
     return absl::InvalidArgumentError(

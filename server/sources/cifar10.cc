@@ -141,9 +141,9 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenCifar10Dataset(
   parts.read_record = [](const ShardPlan& plan,
                          uint64_t index) -> absl::StatusOr<RawExample> {
     const DataFile& file = plan.FileOf(index);
-    absl::StatusOr<std::string> rec =
-        ReadFileRange(file.path, (index - file.first_record) * kCifarRecordBytes,
-                      kCifarRecordBytes);
+    absl::StatusOr<std::string> rec = ReadFileRange(
+        file.path, (index - file.first_record) * kCifarRecordBytes,
+        kCifarRecordBytes);
     if (!rec.ok()) return rec.status();
     const uint8_t label = static_cast<uint8_t>((*rec)[0]);
     if (absl::Status s = CheckLabel(label); !s.ok()) return s;

@@ -4,8 +4,8 @@
 #include "server/sources/cifar10.h"
 #include "server/sources/imagefolder.h"
 #include "server/sources/imagenet.h"
-#include "server/sources/shard_plan.h"
 #include "server/sources/random_source.h"
+#include "server/sources/shard_plan.h"
 #include "server/sources/webdataset.h"
 
 namespace inputserve {
@@ -28,9 +28,9 @@ absl::Status CheckImageSize(int image_size) {
 }  // namespace
 
 absl::StatusOr<RawExample> Dataset::ReadRecord(uint64_t index) const {
-  return absl::UnimplementedError(absl::StrCat(
-      "this dataset kind keeps no record index (asked for record ", index,
-      ")"));
+  return absl::UnimplementedError(
+      absl::StrCat("this dataset kind keeps no record index (asked for record ",
+                   index, ")"));
 }
 
 absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
@@ -59,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
     }
     return OpenRandomDataset(rest, options);
   }
-  if (format != "cifar10" && format != "imagenet" &&
-      format != "imagefolder" && format != "webdataset") {
+  if (format != "cifar10" && format != "imagenet" && format != "imagefolder" &&
+      format != "webdataset") {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown dataset format '", format,
         "'; expected cifar10, imagenet, imagefolder, webdataset or synthetic"));

@@ -68,8 +68,7 @@ PreprocessOptions ImagePreprocessOptions(const DatasetOptions& options) {
   return p;
 }
 
-ExampleShape EncodedImageShape(const DatasetOptions& options,
-                               int num_classes) {
+ExampleShape EncodedImageShape(const DatasetOptions& options, int num_classes) {
   ExampleShape s;
   s.height = s.width = options.image_size;
   s.channels = 3;
@@ -80,9 +79,9 @@ ExampleShape EncodedImageShape(const DatasetOptions& options,
 absl::StatusOr<RawExample> FileDataset::ReadRecord(uint64_t index) const {
   if (!parts_.read_record) return Dataset::ReadRecord(index);
   if (index >= plan_.total_records()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "record ", index, " is beyond the dataset's ", plan_.total_records(),
-        " records"));
+    return absl::OutOfRangeError(
+        absl::StrCat("record ", index, " is beyond the dataset's ",
+                     plan_.total_records(), " records"));
   }
   return parts_.read_record(plan_, index);
 }

@@ -137,9 +137,9 @@ absl::StatusOr<std::string> ReadFileRange(const std::string& path,
   if (fd < 0) return ErrnoError("open", path, errno);
   absl::StatusOr<std::string> out = PreadAndClose(fd, path, offset, size);
   if (out.ok() && out->size() < size) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "'", path, "' is truncated: wanted ", size, " bytes at offset ",
-        offset, ", got ", out->size()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is truncated: wanted ", size,
+                     " bytes at offset ", offset, ", got ", out->size()));
   }
   return out;
 }
@@ -157,9 +157,8 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("'", path, "' has ", st.st_size, " bytes (limit ",
-                     max_bytes, ")"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "'", path, "' has ", st.st_size, " bytes (limit ", max_bytes, ")"));
   }
   return PreadAndClose(fd, path, 0, static_cast<size_t>(st.st_size));
 }

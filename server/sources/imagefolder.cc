@@ -47,8 +47,8 @@ absl::StatusOr<DirEntries> ListDir(const std::string& dir) {
     bool is_dir = e->d_type == DT_DIR;
     if (e->d_type == DT_LNK || e->d_type == DT_UNKNOWN) {
       struct stat st;
-      is_dir = ::stat((dir + "/" + name).c_str(), &st) == 0 &&
-               S_ISDIR(st.st_mode);
+      is_dir =
+          ::stat((dir + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     }
     (is_dir ? out.dirs : out.files).push_back(name);
   }
@@ -80,8 +80,9 @@ class Walker {
   }
 
  private:
-  void Walk(const std::string& rel, std::set<std::pair<dev_t, ino_t>>* ancestors,
-            std::vector<std::pair<std::string, std::vector<std::string>>>* out) {
+  void Walk(
+      const std::string& rel, std::set<std::pair<dev_t, ino_t>>* ancestors,
+      std::vector<std::pair<std::string, std::vector<std::string>>>* out) {
     const std::string full = index_->root + "/" + rel;
     struct stat st;
     if (::stat(full.c_str(), &st) != 0) return;
@@ -116,8 +117,8 @@ class Walker {
 class ImageFolderReader final : public ShardedFileReader {
  public:
   ImageFolderReader(const ShardPlan* plan, SkipSink* skips,
-                    std::shared_ptr<const ImageFolderIndex> index,
-                    bool shuffle, uint64_t seed)
+                    std::shared_ptr<const ImageFolderIndex> index, bool shuffle,
+                    uint64_t seed)
       : ShardedFileReader(plan, skips),
         index_(std::move(index)),
         shuffle_(shuffle),
@@ -139,8 +140,8 @@ class ImageFolderReader final : public ShardedFileReader {
     }
     next_ = 0;
     size_t next_problem = 0;
-    ReportProblemsUpTo(index_->problems, file.num_records, plan(), 0,
-                       skips(), &next_problem);
+    ReportProblemsUpTo(index_->problems, file.num_records, plan(), 0, skips(),
+                       &next_problem);
     return absl::OkStatus();
   }
 
@@ -152,9 +153,8 @@ class ImageFolderReader final : public ShardedFileReader {
       absl::StatusOr<std::string> data =
           ReadWholeFile(path, kMaxEncodedImageBytes);
       if (!data.ok()) {
-        skips()->OnSkip(absl::IsResourceExhausted(data.status())
-                            ? "bad_size"
-                            : "unreadable",
+        skips()->OnSkip(absl::IsResourceExhausted(data.status()) ? "bad_size"
+                                                                 : "unreadable",
                         path, 0, data.status().message());
         continue;
       }
@@ -183,12 +183,12 @@ std::string ImageFolderIndex::FullPath(size_t i) const {
 absl::StatusOr<ImageFolderIndex> IndexImageFolder(const std::string& root) {
   struct stat st;
   if (::stat(root.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("ImageFolder root '", root,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("ImageFolder root '", root, "': ", std::strerror(errno)));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "ImageFolder root '", root, "' is not a directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("ImageFolder root '", root, "' is not a directory"));
   }
   absl::StatusOr<DirEntries> top = ListDir(root);
   if (!top.ok()) return top.status();

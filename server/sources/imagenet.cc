@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/sources/file_dataset.h"
 #include "server/sources/example_proto.h"
+#include "server/sources/file_dataset.h"
 #include "server/sources/file_list.h"
 #include "server/sources/shard_plan.h"
 #include "server/sources/tfrecord.h"

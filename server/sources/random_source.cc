@@ -62,7 +62,7 @@ class RandomDataset final : public Dataset {
   uint64_t examples_per_epoch() const override { return 0; }
   std::unique_ptr<ExampleReader> NewReader(SkipSink*) const override {
     return std::make_unique<RandomReader>(options_.shard_index,
-                                             options_.num_shards);
+                                          options_.num_shards);
   }
   std::unique_ptr<ExampleDecoder> NewDecoder() const override {
     return std::make_unique<RandomDecoder>(shape_, options_.seed);
@@ -75,8 +75,7 @@ class RandomDataset final : public Dataset {
 
 }  // namespace
 
-void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out,
-                        size_t size) {
+void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out, size_t size) {
   Rng rng(MixSeed(seed, index));
   size_t i = 0;
   for (; i + 8 <= size; i += 8) {

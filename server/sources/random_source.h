@@ -1,9 +1,10 @@
 // The random-tensor source behind --dataset=synthetic:cifar10|imagenet:
 // seeded random tensors with the shapes of CIFAR-10 or ImageNet, no files.
 // (Not to be confused with synthetic *mode*, which replays one cached batch
-// of whatever source the server reads.) The reader only numbers examples; the decoder fills
-// each image from (seed, index), so any thread decodes any index the same.
-// Readers are single-threaded; decoders are per thread; both are cheap.
+// of whatever source the server reads.) The reader only numbers examples; the
+// decoder fills each image from (seed, index), so any thread decodes any index
+// the same. Readers are single-threaded; decoders are per thread; both are
+// cheap.
 #ifndef INPUTSERVE_SERVER_SOURCES_RANDOM_SOURCE_H_
 #define INPUTSERVE_SERVER_SOURCES_RANDOM_SOURCE_H_
 
@@ -22,8 +23,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenRandomDataset(
     absl::string_view name, const DatasetOptions& options);
 
 // Deterministic pseudo-random bytes for example `index`: 8 bytes per step.
-void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out,
-                        size_t size);
+void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out, size_t size);
 
 }  // namespace inputserve
 

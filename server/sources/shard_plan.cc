@@ -21,8 +21,7 @@ absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards) {
 
 absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
                                             uint32_t shard_index,
-                                            uint32_t num_shards,
-                                            uint64_t seed,
+                                            uint32_t num_shards, uint64_t seed,
                                             bool shuffle_files) {
   if (absl::Status s = CheckShardOptions(shard_index, num_shards); !s.ok()) {
     return s;

@@ -48,13 +48,12 @@ bool ChecksumMatches(absl::string_view header, uint64_t stored) {
     unsigned_sum += static_cast<unsigned char>(c);
     signed_sum += static_cast<signed char>(c);
   }
-  return stored == unsigned_sum ||
-         static_cast<int64_t>(stored) == signed_sum;
+  return stored == unsigned_sum || static_cast<int64_t>(stored) == signed_sum;
 }
 
 // Applies the "path" and "size" records of a pax extended header.
-absl::Status ParsePax(absl::string_view data, std::string* path,
-                      uint64_t* size, bool* has_size) {
+absl::Status ParsePax(absl::string_view data, std::string* path, uint64_t* size,
+                      bool* has_size) {
   while (!data.empty()) {
     // "<len> <key>=<value>\n", where len counts the whole record.
     const size_t space = data.find(' ');
@@ -114,9 +113,8 @@ absl::StatusOr<uint64_t> ParseTarNumber(absl::string_view field) {
     if (c == '\0' || c == ' ') break;
     if (c < '0' || c > '7') {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad octal digit (byte ", static_cast<int>(
-                                                    static_cast<unsigned char>(c)),
-                       ")"));
+          absl::StrCat("bad octal digit (byte ",
+                       static_cast<int>(static_cast<unsigned char>(c)), ")"));
     }
     v = v * 8 + static_cast<uint64_t>(c - '0');
     if (v > kMaxTarNumber) {
@@ -169,8 +167,8 @@ absl::StatusOr<bool> TarReader::ReadExtended(uint64_t header_offset,
                                              uint64_t size, std::string* out) {
   if (size > kMaxTarExtendedHeader) {
     return Stop("bad_size", header_offset,
-                absl::StrCat("extended header of ", size,
-                             " bytes (limit ", kMaxTarExtendedHeader, ")"));
+                absl::StrCat("extended header of ", size, " bytes (limit ",
+                             kMaxTarExtendedHeader, ")"));
   }
   absl::StatusOr<absl::string_view> data = file_.Read(size);
   if (!data.ok()) return data.status();
@@ -207,9 +205,8 @@ absl::StatusOr<bool> TarReader::Next(TarMember* out) {
       done_ = true;
       return false;
     }
-    absl::StatusOr<uint64_t> checksum =
-        ParseTarNumber(absl::string_view(header).substr(kChecksumOff,
-                                                        kChecksumLen));
+    absl::StatusOr<uint64_t> checksum = ParseTarNumber(
+        absl::string_view(header).substr(kChecksumOff, kChecksumLen));
     if (!checksum.ok() || !ChecksumMatches(header, *checksum)) {
       return Stop("bad_crc", header_offset,
                   "tar header checksum mismatch (not a tar archive, or "
@@ -281,8 +278,8 @@ absl::StatusOr<absl::string_view> TarReader::ReadData(const TarMember& member) {
   absl::StatusOr<absl::string_view> data = file_.Read(member.size);
   if (!data.ok()) return data.status();
   if (data->size() < member.size) {
-    return absl::DataLossError(absl::StrCat(
-        "member '", member.name, "' of '", file_.path(), "' is truncated"));
+    return absl::DataLossError(absl::StrCat("member '", member.name, "' of '",
+                                            file_.path(), "' is truncated"));
   }
   return data;
 }

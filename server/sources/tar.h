@@ -24,7 +24,7 @@ constexpr size_t kMaxTarExtendedHeader = 1 << 20;
 
 // A regular-file member.
 struct TarMember {
-  std::string name;          // Full path inside the archive.
+  std::string name;  // Full path inside the archive.
   uint64_t header_offset = 0;
   uint64_t data_offset = 0;  // File offset of the first data byte.
   uint64_t size = 0;         // Data bytes (data_offset + size <= file size).

@@ -127,7 +127,8 @@ class ShardScanner {
     if (!pending_.has_value()) return;
     PendingSample s = *std::move(pending_);
     pending_.reset();
-    const std::string what = absl::StrCat("sample '", absl::CHexEscape(s.key), "'");
+    const std::string what =
+        absl::StrCat("sample '", absl::CHexEscape(s.key), "'");
     if (!s.error_reason.empty()) {
       Problem(s.error_reason, s.offset,
               absl::StrCat(what, ": ", s.error_detail));
@@ -274,7 +275,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenWebDatasetDataset(
   parts.read_record = [index](const ShardPlan& plan,
                               uint64_t i) -> absl::StatusOr<RawExample> {
     const DataFile& file = plan.FileOf(i);
-    const WebDatasetSample& s = (*index)[file.ordinal].samples[i - file.first_record];
+    const WebDatasetSample& s =
+        (*index)[file.ordinal].samples[i - file.first_record];
     absl::StatusOr<std::string> data =
         ReadFileRange(file.path, s.image_offset, s.image_size);
     if (!data.ok()) return data.status();

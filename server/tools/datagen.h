@@ -1,7 +1,8 @@
 // Sample dataset writer behind inputserve-datagen: CIFAR-10 binary files,
 // TFRecord files of JPEG tf.train.Examples, ImageFolder trees and WebDataset
-// tar shards, with learnable class-structured images. Deterministic for a seed: example i depends only on (seed, i).
-// Functions are thread-compatible (they only write under options.out_dir).
+// tar shards, with learnable class-structured images. Deterministic for a seed:
+// example i depends only on (seed, i). Functions are thread-compatible (they
+// only write under options.out_dir).
 #ifndef INPUTSERVE_SERVER_TOOLS_DATAGEN_H_
 #define INPUTSERVE_SERVER_TOOLS_DATAGEN_H_
 

@@ -39,7 +39,10 @@ void Convert(const uint8_t* rgb, int width, int height, PngLayout layout,
              std::vector<uint8_t>* pixels, size_t* row_bytes, int* color,
              int* depth, std::vector<png_color>* palette) {
   const size_t n = static_cast<size_t>(width) * height;
-  auto put16 = [](uint8_t* p, uint8_t v) { p[0] = v; p[1] = v; };
+  auto put16 = [](uint8_t* p, uint8_t v) {
+    p[0] = v;
+    p[1] = v;
+  };
   switch (layout) {
     case PngLayout::kRgb8:
       pixels->assign(rgb, rgb + n * 3);
@@ -74,8 +77,8 @@ void Convert(const uint8_t* rgb, int width, int height, PngLayout layout,
       pixels->resize(n);
       for (size_t i = 0; i < n; ++i) {
         const uint8_t* p = rgb + 3 * i;
-        (*pixels)[i] =
-            static_cast<uint8_t>((p[0] >> 5) << 5 | (p[1] >> 5) << 2 | p[2] >> 6);
+        (*pixels)[i] = static_cast<uint8_t>((p[0] >> 5) << 5 |
+                                            (p[1] >> 5) << 2 | p[2] >> 6);
       }
       *color = PNG_COLOR_TYPE_PALETTE, *depth = 8, *row_bytes = width;
       break;
@@ -143,8 +146,8 @@ void AppendPadded(absl::string_view data, std::string* out) {
 
 }  // namespace
 
-absl::StatusOr<std::string> EncodePng(const uint8_t* rgb, int width,
-                                      int height, PngLayout layout) {
+absl::StatusOr<std::string> EncodePng(const uint8_t* rgb, int width, int height,
+                                      PngLayout layout) {
   if (width <= 0 || height <= 0) {
     return absl::InvalidArgumentError("PNG needs a positive size");
   }

@@ -23,8 +23,8 @@ enum class PngLayout {
 };
 
 // Encodes width x height RGB pixels (HWC) as a PNG in `layout`.
-absl::StatusOr<std::string> EncodePng(const uint8_t* rgb, int width,
-                                      int height, PngLayout layout);
+absl::StatusOr<std::string> EncodePng(const uint8_t* rgb, int width, int height,
+                                      PngLayout layout);
 
 // Appends one regular-file member (ustar header + data + padding) to `out`.
 // Names longer than 100 bytes are split into ustar prefix/name when

@@ -143,8 +143,8 @@ TEST(PngDecoderTest, CorruptAndHostileInputFails) {
   PngDecoder decoder;
   DecodedImage img;
   // Truncated at several points, including inside the signature.
-  for (size_t keep : {size_t{4}, size_t{8}, size_t{40}, png->size() / 2,
-                      png->size() - 13}) {
+  for (size_t keep :
+       {size_t{4}, size_t{8}, size_t{40}, png->size() / 2, png->size() - 13}) {
     absl::Status s = decoder.Decode(png->substr(0, keep), &img);
     EXPECT_FALSE(s.ok()) << "kept " << keep;
   }

@@ -42,7 +42,9 @@ std::unique_ptr<Dataset> Open(const std::string& root, uint32_t shard = 0,
   return ds.ok() ? *std::move(ds) : nullptr;
 }
 
-void MakeDir(const std::string& p) { ASSERT_EQ(::mkdir(p.c_str(), 0755), 0) << p; }
+void MakeDir(const std::string& p) {
+  ASSERT_EQ(::mkdir(p.c_str(), 0755), 0) << p;
+}
 void Link(const std::string& target, const std::string& link) {
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0) << link;
 }
@@ -55,16 +57,16 @@ std::string MakeTree() {
                         "cat.d", "empty", "other"}) {
     MakeDir(root + "/" + d);
   }
-  for (const char* f : {"zebra/1.jpg", "Ant/b.PNG", "Ant/a.JPEG", "cat/x.jpg",
-                        "cat/sub/y.png", "cat/sub/deeper/z.jpeg",
-                        "cat/sub.jpg", "cat/notes.txt", "cat/noext",
-                        "cat.d/q.jpg", "zebra/.hidden.jpg", "other/o.jpg"}) {
+  for (const char* f :
+       {"zebra/1.jpg", "Ant/b.PNG", "Ant/a.JPEG", "cat/x.jpg", "cat/sub/y.png",
+        "cat/sub/deeper/z.jpeg", "cat/sub.jpg", "cat/notes.txt", "cat/noext",
+        "cat.d/q.jpg", "zebra/.hidden.jpg", "other/o.jpg"}) {
     WriteBytes(root + "/" + f, f);
   }
-  Link(root + "/other", root + "/linked");             // A linked class.
-  Link(root + "/zebra/1.jpg", root + "/cat/link.jpg");  // A linked image.
+  Link(root + "/other", root + "/linked");                // A linked class.
+  Link(root + "/zebra/1.jpg", root + "/cat/link.jpg");    // A linked image.
   Link(root + "/missing.jpg", root + "/cat/broken.jpg");  // Broken link.
-  Link(root + "/cat", root + "/cat/sub/loop");          // A cycle.
+  Link(root + "/cat", root + "/cat/sub/loop");            // A cycle.
   WriteBytes(root + "/top.jpg", "not in a class");
   return root;
 }
@@ -82,12 +84,12 @@ TEST(ImageFolderTest, TorchvisionClassesAndOrder) {
   }
   // Within a class: directories sorted by path (os.walk + sorted), files
   // sorted by name in each.
-  EXPECT_EQ(paths, (std::vector<std::string>{
-                       "Ant/a.JPEG", "Ant/b.PNG", "cat/broken.jpg",
-                       "cat/link.jpg", "cat/sub.jpg", "cat/x.jpg",
-                       "cat/sub/y.png", "cat/sub/deeper/z.jpeg", "cat.d/q.jpg",
-                       "linked/o.jpg", "other/o.jpg", "zebra/.hidden.jpg",
-                       "zebra/1.jpg"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{
+                "Ant/a.JPEG", "Ant/b.PNG", "cat/broken.jpg", "cat/link.jpg",
+                "cat/sub.jpg", "cat/x.jpg", "cat/sub/y.png",
+                "cat/sub/deeper/z.jpeg", "cat.d/q.jpg", "linked/o.jpg",
+                "other/o.jpg", "zebra/.hidden.jpg", "zebra/1.jpg"}));
   EXPECT_EQ(index->labels,
             (std::vector<int32_t>{0, 0, 1, 1, 1, 1, 1, 1, 2, 4, 5, 6, 6}));
 }

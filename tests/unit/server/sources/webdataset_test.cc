@@ -111,15 +111,15 @@ TEST(WebDatasetTest, IncompleteAndHostileSamplesAreSkippedByReason) {
   std::string tar;
   AppendTarMember("good1.jpg", img, &tar);
   AppendTarMember("good1.cls", "3\n", &tar);
-  AppendTarMember("nolabel.jpg", img, &tar);         // missing_feature
-  AppendTarMember("noimage.cls", "1", &tar);         // missing_feature
-  AppendTarMember("badlabel.jpg", img, &tar);        // bad_label
+  AppendTarMember("nolabel.jpg", img, &tar);   // missing_feature
+  AppendTarMember("noimage.cls", "1", &tar);   // missing_feature
+  AppendTarMember("badlabel.jpg", img, &tar);  // bad_label
   AppendTarMember("badlabel.cls", "cat", &tar);
-  AppendTarMember("neg.jpg", img, &tar);             // bad_label
+  AppendTarMember("neg.jpg", img, &tar);  // bad_label
   AppendTarMember("neg.cls", "-1", &tar);
-  AppendTarMember("../escape.jpg", img, &tar);       // bad_name
-  AppendTarMember("/abs/x.cls", "1", &tar);          // bad_name
-  AppendTarMember("sub/good2.JPEG", img, &tar);      // key "sub/good2"
+  AppendTarMember("../escape.jpg", img, &tar);   // bad_name
+  AppendTarMember("/abs/x.cls", "1", &tar);      // bad_name
+  AppendTarMember("sub/good2.JPEG", img, &tar);  // key "sub/good2"
   AppendTarMember("sub/good2.cls", " 5 ", &tar);
   AppendTarMember("sub/good2.txt", "caption", &tar);
   AppendTarMember("good3.jpg", std::string(5000, 'x'), &tar);
@@ -144,11 +144,10 @@ TEST(WebDatasetTest, IncompleteAndHostileSamplesAreSkippedByReason) {
     EXPECT_EQ(e.file, dir + "/s.tar");
   }
   // The cut leaves good3 without its cls member, then a partial header.
-  EXPECT_EQ(reasons,
-            (std::multiset<std::string>{"missing_feature", "missing_feature",
-                                        "missing_feature", "bad_label",
-                                        "bad_label", "bad_name", "bad_name",
-                                        "truncated"}));
+  EXPECT_EQ(reasons, (std::multiset<std::string>{
+                         "missing_feature", "missing_feature",
+                         "missing_feature", "bad_label", "bad_label",
+                         "bad_name", "bad_name", "truncated"}));
   // Every epoch reports them again (counted per epoch, like bad records).
   const size_t first = skips.events().size();
   ReadEpoch(*reader, 1);
@@ -228,7 +227,8 @@ TEST(WebDatasetTest, RealPhotosAsJpegAndPngMembersDecode) {
     int32_t l1 = -1, l2 = -1;
     ASSERT_TRUE(decoder->Decode(all[2 * i], 9, from_jpeg.data(), &l1).ok());
     ASSERT_TRUE(decoder->Decode(all[2 * i + 1], 9, from_png.data(), &l2).ok());
-    ASSERT_TRUE(decoder->Decode(all[2 * i + 1], 10, other_crop.data(), &l2).ok());
+    ASSERT_TRUE(
+        decoder->Decode(all[2 * i + 1], 10, other_crop.data(), &l2).ok());
     EXPECT_EQ(l1, i);
     EXPECT_EQ(l2, i);
     // The PNG holds the JPEG's pixels: the same seed picks the same crop and
