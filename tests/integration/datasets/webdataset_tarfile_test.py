@@ -8,7 +8,10 @@ beside the image and the label; directory entries), each sample
 replicas (--num_shards=3) each get two concurrent consumer streams; the
 labels of every replica's first epoch, gathered by batch sequence over both
 consumers, must be every id exactly once. Run with 5 shard files (whole files
-per replica) and with 2 (the replicas split records).
+per replica) and with 2 (the replicas split records). Then hostile shards,
+also from tarfile: a server keeps serving the good samples and counts the
+bad ones by reason on /metrics; a shard without one complete sample stops
+start-up with a message naming it.
 
 Usage: webdataset_tarfile_test.py BIN_DIR PROTO_DIR PROTOC
 Exit 0 pass, 1 fail, 77 skip (grpcio not importable).
@@ -118,6 +121,61 @@ def epoch0_labels(servers, wire):
     return sizes, labels
 
 
+def hostile_checks(bin_dir, work, wire, images):
+    """Bad samples are skipped and counted; an unusable shard is refused."""
+    out = os.path.join(work, "hostile")
+    os.makedirs(out)
+    jpg = open(images[0], "rb").read()
+    with tarfile.open(os.path.join(out, "bad.tar"), "w") as tar:
+        add(tar, "good0.jpg", jpg)
+        add(tar, "good0.cls", b"1")
+        add(tar, "../escape.jpg", jpg)          # bad_name
+        add(tar, "nolabel.jpg", jpg)            # missing_feature
+        add(tar, "word.jpg", jpg)               # bad_label
+        add(tar, "word.cls", b"three")
+        add(tar, "corrupt.png", b"\x89PNG\r\n\x1a\n broken")  # decode error
+        add(tar, "corrupt.cls", b"2")
+        add(tar, "good1.jpg", jpg)
+        add(tar, "good1.cls", b"0")
+        add(tar, "cut.jpg", jpg)
+        add(tar, "cut.cls", b"0")
+    path = os.path.join(out, "bad.tar")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:  # Cut inside cut.jpg: truncated.
+        f.truncate(size - 1024 - 512 - 600)
+    server = Server(bin_dir, work, "hostile",
+                    ["--dataset=webdataset:" + path, "--batch_size=2",
+                     "--image_size=32", "--decode_threads=1",
+                     "--prefetch_batches=1"])
+    try:
+        got = []
+        for _, _, labels in server.batches(wire, "hostile",
+                                           lambda: len(got) >= 8):
+            got.extend(labels)
+        check(sorted(set(got)) == [0, 1],
+              "hostile shard: only the good samples are served (%s)" % got)
+        skipped = 'inputserve_records_skipped_total{reason="%s"}'
+        for reason in ("bad_name", "missing_feature", "bad_label",
+                       "truncated", "decode_error"):
+            check(server.metric(skipped % reason) >= 1,
+                  "hostile shard: skipped %s counted" % reason)
+        check(server.proc.poll() is None, "hostile shard: server still up")
+    finally:
+        server.close()
+
+    junk = os.path.join(out, "junk.tar")
+    with open(junk, "wb") as f:
+        f.write(b"this is not a tar archive" * 50)
+    r = subprocess.run([os.path.join(bin_dir, "inputserve-server"),
+                        "--dataset=webdataset:" + junk, "--listen=127.0.0.1:0",
+                        "--admin_listen=", "--metrics_listen="],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "junk.tar" in r.stderr
+          and "no complete sample" in r.stderr,
+          "a shard without a sample stops start-up, naming it (exit %d: %s)"
+          % (r.returncode, r.stderr.strip().splitlines()[-1:]))
+
+
 def main():
     bin_dir, proto_dir, protoc = sys.argv[1:4]
     work = tempfile.mkdtemp(prefix="inputserve_wds_")
@@ -158,6 +216,7 @@ def main():
             for s in servers:
                 s.close()
             servers = []
+        hostile_checks(bin_dir, work, wire, images)
     finally:
         for s in servers:
             s.close()
