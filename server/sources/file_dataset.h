@@ -22,6 +22,10 @@
 
 namespace inputserve {
 
+// Largest encoded image (JPEG or PNG) a file-backed source serves; a larger
+// one is skipped as "bad_size".
+constexpr uint64_t kMaxEncodedImageBytes = 64 << 20;
+
 // A problem an index found when the dataset opened (a sample without a
 // label, an unreadable directory, ...). It sits before record `position` of
 // its file (== the file's record count for a problem after the last record)

@@ -16,7 +16,6 @@
 #include "server/codec/rng.h"
 #include "server/sources/file_list.h"
 #include "server/sources/shard_plan.h"
-#include "server/sources/webdataset.h"
 
 namespace inputserve {
 namespace {

@@ -185,6 +185,12 @@ absl::StatusOr<bool> TarReader::Next(TarMember* out) {
   uint64_t pax_size = 0;
   bool has_pax_size = false;
   while (!done_) {
+    if (next_header_ >= file_.size()) {
+      // The end of the file, without end-of-archive blocks (common), maybe
+      // even without the last member's padding.
+      done_ = true;
+      return false;
+    }
     if (absl::Status s = SeekTo(next_header_); !s.ok()) return s;
     const uint64_t header_offset = file_.offset();
     if (header_offset != next_header_) {
@@ -192,11 +198,6 @@ absl::StatusOr<bool> TarReader::Next(TarMember* out) {
     }
     absl::StatusOr<absl::string_view> block = file_.Read(kTarBlock);
     if (!block.ok()) return block.status();
-    if (block->empty()) {
-      // Archives without the two end-of-archive blocks are common enough.
-      done_ = true;
-      return false;
-    }
     if (block->size() < kTarBlock) {
       return Stop("truncated", header_offset, "partial header block");
     }

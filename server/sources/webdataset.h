@@ -24,8 +24,6 @@ namespace inputserve {
 // Labels must lie in [0, kMaxWebDatasetClasses); num_classes is the largest
 // label seen plus one.
 constexpr int kMaxWebDatasetClasses = 1'000'000;
-// Largest image member served; a larger one is skipped as "bad_size".
-constexpr uint64_t kMaxEncodedImageBytes = 64 << 20;
 
 // One indexed sample: 16 bytes.
 struct WebDatasetSample {

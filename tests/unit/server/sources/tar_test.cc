@@ -111,6 +111,16 @@ TEST(TarTest, SkipsDirectoriesAndLinks) {
   EXPECT_EQ(w.problem.reason, "");
 }
 
+TEST(TarTest, MissingPaddingAfterTheLastMemberIsACleanEnd) {
+  std::string tar;
+  AppendTarMember("a.jpg", "A", &tar);
+  AppendTarMember("b.jpg", "BB", &tar);
+  const Walk w = WalkTar(tar.substr(0, tar.size() - 510));
+  ASSERT_EQ(w.members.size(), 2u);
+  EXPECT_EQ(w.data[1], "BB");
+  EXPECT_EQ(w.problem.reason, "");
+}
+
 TEST(TarTest, BadChecksumStopsWithBadCrc) {
   std::string tar;
   AppendTarMember("a.jpg", "A", &tar);

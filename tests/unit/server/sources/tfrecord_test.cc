@@ -87,8 +87,9 @@ std::string ImageExampleBytes(const std::string& jpeg, int64_t label) {
 // ---- Example parsing -----------------------------------------------------
 
 TEST(ExampleProtoTest, ParsesImageAndLabel) {
-  absl::StatusOr<ImageExample> ex =
-      ParseImageExample(ImageExampleBytes("jpegbytes", 417));
+  // ImageExample::image views the serialized bytes: keep them alive.
+  const std::string bytes = ImageExampleBytes("jpegbytes", 417);
+  absl::StatusOr<ImageExample> ex = ParseImageExample(bytes);
   ASSERT_TRUE(ex.ok()) << ex.status();
   EXPECT_EQ(ex->image, "jpegbytes");
   EXPECT_EQ(ex->label, 417);
