@@ -140,9 +140,10 @@ def hostile_checks(bin_dir, work, wire, images):
         add(tar, "cut.jpg", jpg)
         add(tar, "cut.cls", b"0")
     path = os.path.join(out, "bad.tar")
-    size = os.path.getsize(path)
+    with tarfile.open(path) as tar:
+        cut_at = tar.getmember("cut.jpg").offset_data + 100
     with open(path, "r+b") as f:  # Cut inside cut.jpg: truncated.
-        f.truncate(size - 1024 - 512 - 600)
+        f.truncate(cut_at)
     server = Server(bin_dir, work, "hostile",
                     ["--dataset=webdataset:" + path, "--batch_size=2",
                      "--image_size=32", "--decode_threads=1",
