@@ -12,7 +12,9 @@ through PIL) and serves it with inputserve-server
 the labels served over the wire, in order, are torchvision's targets, that
 GetDatasetInfo's class_names and num_classes are torchvision's classes, and
 that shard 1 of 2 serves exactly targets[1::2], and that a server started in
-synthetic mode serves one cached batch whose labels are the first batch's.
+synthetic mode serves the first batch, cached. Finally a tree with a broken
+symlink and skimage's truncated.jpg: the server serves the good image and
+counts the others as unreadable and as decode errors on /metrics.
 
 Usage: imagefolder_torchvision_test.py BIN_DIR PROTO_DIR PROTOC
 Exit 0 pass, 1 fail, 77 skip (grpcio or torchvision not importable).
@@ -76,6 +78,34 @@ def add_real_photos(root):
         os.listdir(os.path.join(root, "class_0000")))[0]),
         os.path.join(root, "class_0005", "via_link.jpg"))
     return added
+
+
+def broken_tree_checks(bin_dir, work, wire, servers):
+    root = os.path.join(work, "broken")
+    os.makedirs(os.path.join(root, "a"))
+    os.makedirs(os.path.join(root, "b"))
+    shutil.copyfile(SKLEARN + "china.jpg", os.path.join(root, "b", "ok.jpg"))
+    os.symlink(os.path.join(root, "gone.jpg"),
+               os.path.join(root, "a", "broken.jpg"))
+    truncated = SKIMAGE + "truncated.jpg"
+    if os.path.exists(truncated):
+        shutil.copyfile(truncated, os.path.join(root, "a", "truncated.jpg"))
+    else:
+        with open(os.path.join(root, "a", "truncated.jpg"), "wb") as f:
+            f.write(open(SKLEARN + "china.jpg", "rb").read()[:5000])
+    server = Server(bin_dir, work, "broken",
+                    ["--dataset=imagefolder:" + root, "--batch_size=2",
+                     "--image_size=32", "--decode_threads=1",
+                     "--prefetch_batches=1"])
+    servers.append(server)
+    got = first_labels(server, wire, 6)
+    check(got == [1] * 6, "broken tree: only the good image (label 1) is "
+          "served (%s)" % got)
+    skipped = 'inputserve_records_skipped_total{reason="%s"}'
+    check(server.metric(skipped % "unreadable") >= 1,
+          "broken tree: the broken symlink counts as unreadable")
+    check(server.metric("inputserve_decode_errors_total") >= 1,
+          "broken tree: truncated.jpg counts as a decode error")
 
 
 def main():
@@ -152,6 +182,8 @@ def main():
         check(seen[0][1] == first_payload,
               "synthetic mode: the cached batch is, byte for byte, the first "
               "batch a real-mode server with the same flags sends")
+
+        broken_tree_checks(bin_dir, work, wire, servers)
     finally:
         for s in servers:
             s.close()
