@@ -18,7 +18,7 @@ RUN apt-get update \
       cmake g++ make pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev prometheus-cpp-dev libcivetweb-dev \
-      libturbojpeg0-dev libjpeg62-turbo-dev \
+      libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
       libgtest-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -48,7 +48,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
-      libturbojpeg0 libjpeg62-turbo \
+      libturbojpeg0 libjpeg62-turbo libpng16-16 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 inputserve \
  && useradd --uid 10001 --gid inputserve --no-create-home \

@@ -26,11 +26,12 @@ build_pkgs=(
   build-essential cmake pkg-config git ca-certificates curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev libcivetweb-dev
-  libturbojpeg0-dev libjpeg62-turbo-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-dev pybind11-dev libdlpack-dev python3-numpy
 )
-# Tests: real photos (sklearn/skimage data), openssl for TLS certs,
+# Tests: real photos (sklearn/skimage data), torchvision's ImageFolder as the
+# oracle for --dataset=imagefolder, openssl for TLS certs,
 # Prometheus + promtool, kubectl (kustomize), node for schema checks,
 # podman/buildah/debootstrap for the container test, clang for fuzzers.
 test_pkgs=(

@@ -43,8 +43,12 @@ ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9300",
 ABSL_FLAG(std::string, dataset, "",
           "What to serve: cifar10:<dir|glob> (CIFAR-10 binary records), "
           "imagenet:<glob> (TFRecord files of tf.train.Example with JPEG "
-          "image/encoded and image/class/label), synthetic:cifar10 or "
-          "synthetic:imagenet (seeded random tensors, no files). Required.");
+          "image/encoded and image/class/label), imagefolder:<root> "
+          "(torchvision ImageFolder tree: root/<class>/**/*.jpg|jpeg|png, "
+          "label = index of the class in sorted order), webdataset:<glob> "
+          "(tar shards of <key>.jpg|jpeg|png + <key>.cls), synthetic:cifar10 "
+          "or synthetic:imagenet (seeded random tensors, no files). "
+          "Required.");
 ABSL_FLAG(int, batch_size, 256, "Examples per batch (1..65536).");
 ABSL_FLAG(std::string, mode, "real",
           "Initial serving mode: real (fresh batches from the pipeline) or "

@@ -23,9 +23,9 @@ namespace inputserve {
 class ServerMetrics {
  public:
   // Reasons a record can be skipped; anything else is counted as "other".
-  static constexpr std::array<absl::string_view, 7> kSkipReasons = {
-      "bad_crc",   "truncated", "missing_feature", "bad_label",
-      "bad_size",  "decode_error", "other"};
+  static constexpr std::array<absl::string_view, 9> kSkipReasons = {
+      "bad_crc",      "truncated", "missing_feature", "bad_label", "bad_size",
+      "decode_error", "bad_name",  "unreadable",      "other"};
 
   ServerMetrics();
 

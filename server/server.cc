@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -166,6 +167,7 @@ absl::Status Server::Start() {
   }
   const ExampleShape shape = (*dataset)->shape();
   const uint64_t examples_per_epoch = (*dataset)->examples_per_epoch();
+  const std::vector<std::string> class_names = (*dataset)->class_names();
 
   PipelineOptions pipeline_options;
   pipeline_options.batch_size = options_.batch_size;
@@ -227,6 +229,7 @@ absl::Status Server::Start() {
   info.set_shard_index(options_.dataset.shard_index);
   info.set_num_shards(options_.dataset.num_shards);
   info.set_num_classes(shape.num_classes);
+  for (const std::string& name : class_names) info.add_class_names(name);
   input_service_ = std::make_unique<InputServiceImpl>(
       pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
       std::move(input_options));

@@ -1,5 +1,6 @@
 #include "server/codec/image_preprocessor.h"
 
+#include "server/codec/png_decoder.h"
 #include "server/codec/resize.h"
 #include "server/codec/rng.h"
 
@@ -64,6 +65,7 @@ absl::Status ImagePreprocessor::ProcessReference(absl::string_view jpeg,
 
 absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
                                               Planner plan, uint8_t* out) {
+  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
   CropPlan chosen;
   absl::StatusOr<JpegHeader> header = decoder_.DecodeRegion(
       jpeg,
@@ -88,13 +90,28 @@ absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,
                                                   Planner plan,
                                                   int full_scale_denom,
                                                   uint8_t* out) {
+  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
   absl::StatusOr<JpegHeader> header =
       decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_);
   if (!header.ok()) return header.status();
-  const CropPlan chosen = plan(header->width, header->height);
+  return CropDecoded(plan(header->width, header->height), header->width,
+                     header->height, out);
+}
+
+absl::Status ImagePreprocessor::DecodePngAndCrop(absl::string_view png,
+                                                 Planner plan, uint8_t* out) {
+  if (absl::Status s = png_.Decode(png, &decoded_); !s.ok()) return s;
+  return CropDecoded(plan(decoded_.width, decoded_.height), decoded_.width,
+                     decoded_.height, out);
+}
+
+absl::Status ImagePreprocessor::CropDecoded(const CropPlan& chosen,
+                                            int full_width, int full_height,
+                                            uint8_t* out) {
   const CropWindow& w = chosen.window;
   if (w.width <= 0 || w.height <= 0 || w.x < 0 || w.y < 0 ||
-      w.x + w.width > header->width || w.y + w.height > header->height) {
+      int64_t{w.x} + w.width > full_width ||
+      int64_t{w.y} + w.height > full_height) {
     return absl::InvalidArgumentError("crop window outside the image");
   }
   RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,

@@ -1,9 +1,11 @@
-// ImagePreprocessor: JPEG bytes -> one out_size x out_size RGB training (or
-// evaluation) image. The fast path decodes only the crop window, downscaled
+// ImagePreprocessor: JPEG or PNG bytes -> one out_size x out_size RGB training
+// (or evaluation) image. The fast path decodes only the crop window, downscaled
 // in the DCT domain as far as the window still has out_size pixels per side,
 // then resizes and flips in one pass; the reference path decodes the whole
 // image at full size first. Both share the geometry, so they agree up to the
-// filtering that DCT scaling adds. Not thread-safe: one per worker thread.
+// filtering that DCT scaling adds. PNGs (recognised by their signature) are
+// decoded whole by libpng and take the same crop, resize and flip. Not
+// thread-safe: one per worker thread.
 #ifndef INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 #define INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 
@@ -14,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "server/codec/augment.h"
 #include "server/codec/jpeg_decoder.h"
+#include "server/codec/png_decoder.h"
 
 namespace inputserve {
 
@@ -63,8 +66,17 @@ class ImagePreprocessor {
   const PreprocessOptions& options() const { return options_; }
 
  private:
+  // Whole-image PNG decode, then CropDecoded.
+  absl::Status DecodePngAndCrop(absl::string_view png, Planner plan,
+                                uint8_t* out);
+  // Crop + resize + flip of decoded_ (a decode of a full_width x full_height
+  // image, possibly scaled) after checking the window lies inside the image.
+  absl::Status CropDecoded(const CropPlan& chosen, int full_width,
+                           int full_height, uint8_t* out);
+
   const PreprocessOptions options_;
   JpegDecoder decoder_;
+  PngDecoder png_;
   DecodedImage decoded_;
 };
 

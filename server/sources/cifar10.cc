@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/codec/augment.h"
 #include "server/codec/rng.h"
+#include "server/sources/file_dataset.h"
 #include "server/sources/file_list.h"
 #include "server/sources/shard_plan.h"
 
@@ -14,56 +15,43 @@ namespace {
 // Whole records per read: about 3 MiB, a few dozen reads per 30 MB file.
 constexpr size_t kReadBuffer = kCifarRecordBytes * 1024;
 
-class Cifar10Reader final : public ExampleReader {
- public:
-  Cifar10Reader(const ShardPlan* plan, SkipSink* skips)
-      : plan_(plan), skips_(skips) {}
+absl::Status CheckLabel(uint8_t label) {
+  if (label >= kCifarClasses) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label ", label, " not in [0, 9]"));
+  }
+  return absl::OkStatus();
+}
 
-  absl::Status StartEpoch(uint64_t epoch) override {
-    files_ = plan_->EpochFiles(epoch);
-    next_file_ = 0;
-    current_ = nullptr;
-    file_.Close();
-    started_ = true;
-    return absl::OkStatus();
+class Cifar10Reader final : public ShardedFileReader {
+ public:
+  using ShardedFileReader::ShardedFileReader;
+
+ private:
+  absl::Status OpenFile(const DataFile& file, uint64_t) override {
+    ordinal_ = 0;
+    return file_.Open(file.path, kReadBuffer);
   }
 
-  absl::StatusOr<RawExample> Next() override {
-    if (!started_) {
-      return absl::FailedPreconditionError("Next() before StartEpoch()");
-    }
+  absl::StatusOr<std::optional<RawExample>> NextInFile(
+      const DataFile& file) override {
     while (true) {
-      if (current_ == nullptr) {
-        if (next_file_ == files_.size()) {
-          return absl::OutOfRangeError("end of epoch");
-        }
-        current_ = files_[next_file_++];
-        ordinal_ = 0;
-        if (absl::Status s = file_.Open(current_->path, kReadBuffer); !s.ok()) {
-          return s;
-        }
-      }
       // Stop at the count taken at open time so the epoch size stays exact
       // even if the file changes underneath.
-      if (ordinal_ == current_->num_records) {
-        current_ = nullptr;
-        continue;
-      }
+      if (ordinal_ == file.num_records) return std::nullopt;
       const uint64_t offset = file_.offset();
       absl::StatusOr<absl::string_view> rec = file_.Read(kCifarRecordBytes);
       if (!rec.ok()) return rec.status();
       if (rec->size() < kCifarRecordBytes) {
-        skips_->OnSkip("truncated", current_->path, offset,
-                       "file shrank since the dataset was opened");
-        current_ = nullptr;
-        continue;
+        skips()->OnSkip("truncated", file.path, offset,
+                        "file shrank since the dataset was opened");
+        return std::nullopt;
       }
-      const uint64_t index = current_->first_record + ordinal_++;
-      if (!plan_->Owns(index)) continue;
+      const uint64_t index = file.first_record + ordinal_++;
+      if (!plan().Owns(index)) continue;
       const uint8_t label = static_cast<uint8_t>((*rec)[0]);
-      if (label >= kCifarClasses) {
-        skips_->OnSkip("bad_label", current_->path, offset,
-                       absl::StrCat("label ", label, " not in [0, 9]"));
+      if (absl::Status s = CheckLabel(label); !s.ok()) {
+        skips()->OnSkip("bad_label", file.path, offset, s.message());
         continue;
       }
       RawExample ex;
@@ -74,13 +62,6 @@ class Cifar10Reader final : public ExampleReader {
     }
   }
 
- private:
-  const ShardPlan* const plan_;
-  SkipSink* const skips_;
-  bool started_ = false;
-  std::vector<const DataFile*> files_;
-  size_t next_file_ = 0;
-  const DataFile* current_ = nullptr;
   uint64_t ordinal_ = 0;
   BufferedFile file_;
 };
@@ -115,33 +96,6 @@ class Cifar10Decoder final : public ExampleDecoder {
   const bool augment_;
 };
 
-class Cifar10Dataset final : public Dataset {
- public:
-  Cifar10Dataset(ShardPlan plan, bool augment)
-      : plan_(std::move(plan)), augment_(augment) {}
-
-  ExampleShape shape() const override {
-    ExampleShape s;
-    s.height = s.width = kCifarSide;
-    s.channels = 3;
-    s.num_classes = kCifarClasses;
-    return s;
-  }
-  uint64_t examples_per_epoch() const override {
-    return plan_.examples_per_epoch();
-  }
-  std::unique_ptr<ExampleReader> NewReader(SkipSink* skips) const override {
-    return std::make_unique<Cifar10Reader>(&plan_, skips);
-  }
-  std::unique_ptr<ExampleDecoder> NewDecoder() const override {
-    return std::make_unique<Cifar10Decoder>(augment_);
-  }
-
- private:
-  const ShardPlan plan_;
-  const bool augment_;
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Dataset>> OpenCifar10Dataset(
@@ -173,7 +127,33 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenCifar10Dataset(
       std::move(files), options.shard_index, options.num_shards, options.seed,
       options.shuffle_files);
   if (!plan.ok()) return plan.status();
-  return std::make_unique<Cifar10Dataset>(*std::move(plan), options.augment);
+  // Records have a fixed size, so the plan itself is the record index.
+  FileDataset::Parts parts;
+  parts.shape.height = parts.shape.width = kCifarSide;
+  parts.shape.num_classes = kCifarClasses;
+  parts.new_reader = [](const ShardPlan* plan, SkipSink* skips) {
+    return std::make_unique<Cifar10Reader>(plan, skips);
+  };
+  const bool augment = options.augment;
+  parts.new_decoder = [augment] {
+    return std::make_unique<Cifar10Decoder>(augment);
+  };
+  parts.read_record = [](const ShardPlan& plan,
+                         uint64_t index) -> absl::StatusOr<RawExample> {
+    const DataFile& file = plan.FileOf(index);
+    absl::StatusOr<std::string> rec = ReadFileRange(
+        file.path, (index - file.first_record) * kCifarRecordBytes,
+        kCifarRecordBytes);
+    if (!rec.ok()) return rec.status();
+    const uint8_t label = static_cast<uint8_t>((*rec)[0]);
+    if (absl::Status s = CheckLabel(label); !s.ok()) return s;
+    RawExample ex;
+    ex.data = rec->substr(1);
+    ex.label = label;
+    ex.index = index;
+    return ex;
+  };
+  return std::make_unique<FileDataset>(*std::move(plan), std::move(parts));
 }
 
 }  // namespace inputserve

@@ -2,9 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/sources/cifar10.h"
+#include "server/sources/imagefolder.h"
 #include "server/sources/imagenet.h"
+#include "server/sources/random_source.h"
 #include "server/sources/shard_plan.h"
-#include "server/sources/synthetic.h"
+#include "server/sources/webdataset.h"
 
 namespace inputserve {
 namespace {
@@ -25,6 +27,12 @@ absl::Status CheckImageSize(int image_size) {
 
 }  // namespace
 
+absl::StatusOr<RawExample> Dataset::ReadRecord(uint64_t index) const {
+  return absl::UnimplementedError(
+      absl::StrCat("this dataset kind keeps no record index (asked for record ",
+                   index, ")"));
+}
+
 absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
     const DatasetOptions& options) {
   if (absl::Status s =
@@ -38,7 +46,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
     return absl::InvalidArgumentError(absl::StrCat(
         "dataset spec '", spec,
         "' has no format; expected cifar10:<dir|glob>, imagenet:<glob>, "
-        "synthetic:cifar10 or synthetic:imagenet"));
+        "imagefolder:<root>, webdataset:<glob>, synthetic:cifar10 or "
+        "synthetic:imagenet"));
   }
   const absl::string_view format = spec.substr(0, colon);
   const absl::string_view rest = spec.substr(colon + 1);
@@ -48,12 +57,13 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
         return s;
       }
     }
-    return OpenSyntheticDataset(rest, options);
+    return OpenRandomDataset(rest, options);
   }
-  if (format != "cifar10" && format != "imagenet") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown dataset format '", format,
-                     "'; expected cifar10, imagenet or synthetic"));
+  if (format != "cifar10" && format != "imagenet" && format != "imagefolder" &&
+      format != "webdataset") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown dataset format '", format,
+        "'; expected cifar10, imagenet, imagefolder, webdataset or synthetic"));
   }
   if (rest.empty()) {
     return absl::InvalidArgumentError(
@@ -61,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenDataset(
   }
   if (format == "cifar10") return OpenCifar10Dataset(rest, options);
   if (absl::Status s = CheckImageSize(options.image_size); !s.ok()) return s;
+  if (format == "imagefolder") return OpenImageFolderDataset(rest, options);
+  if (format == "webdataset") return OpenWebDatasetDataset(rest, options);
   return OpenImagenetDataset(rest, options);
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,7 +43,9 @@ class SkipSink {
   virtual ~SkipSink() = default;
   // reason is one of a small fixed set ("bad_crc", "truncated",
   // "missing_feature", "bad_record" (a record that is not a valid
-  // tf.train.Example), "bad_label", "decode_error", "bad_size").
+  // tf.train.Example), "bad_label", "decode_error", "bad_size", "bad_name"
+  // (an unsafe or keyless tar member name), "unreadable" (a file that
+  // cannot be opened or read)).
   virtual void OnSkip(absl::string_view reason, absl::string_view file,
                       uint64_t offset, absl::string_view detail) = 0;
 };
@@ -72,7 +75,9 @@ class ExampleDecoder {
 
 // Everything the --dataset flag and its companions select.
 struct DatasetOptions {
-  std::string spec;  // cifar10:<dir|glob>, imagenet:<glob>, synthetic:<name>
+  // cifar10:<dir|glob>, imagenet:<glob>, imagefolder:<root>,
+  // webdataset:<glob>, synthetic:<name>
+  std::string spec;
   int image_size = 224;  // imagenet output height and width.
   bool augment = true;   // Training augmentation; false = evaluation.
   uint32_t shard_index = 0;
@@ -93,6 +98,12 @@ class Dataset {
   // `skips` outlives the reader and may be shared by many readers.
   virtual std::unique_ptr<ExampleReader> NewReader(SkipSink* skips) const = 0;
   virtual std::unique_ptr<ExampleDecoder> NewDecoder() const = 0;
+  // Label i names class_names()[i]; empty when the format has no names.
+  virtual std::vector<std::string> class_names() const { return {}; }
+  // Random access: record `index` (global, over all shards) as the reader
+  // would hand it out, from an index built when the dataset opened.
+  // OUT_OF_RANGE past the end; UNIMPLEMENTED for formats without an index.
+  virtual absl::StatusOr<RawExample> ReadRecord(uint64_t index) const;
 };
 
 // Parses options.spec, checks the files it names and opens the dataset.

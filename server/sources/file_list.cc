@@ -106,6 +106,63 @@ absl::StatusOr<uint64_t> FileSize(const std::string& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+namespace {
+
+// Reads up to `size` bytes at `offset` of an open file into a string
+// (shorter only at end of file) and closes the file.
+absl::StatusOr<std::string> PreadAndClose(int fd, const std::string& path,
+                                          uint64_t offset, size_t size) {
+  std::string out(size, '\0');
+  size_t got = 0;
+  int err = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, out.data() + got, size - got,
+                              static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (err != 0) return ErrnoError("read", path, err);
+  out.resize(got);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFileRange(const std::string& path,
+                                          uint64_t offset, size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open", path, errno);
+  absl::StatusOr<std::string> out = PreadAndClose(fd, path, offset, size);
+  if (out.ok() && out->size() < size) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is truncated: wanted ", size,
+                     " bytes at offset ", offset, ", got ", out->size()));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          uint64_t max_bytes) {
+  // O_NONBLOCK: a FIFO without a writer must not stall the reader thread.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ErrnoError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is not a readable regular file"));
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "'", path, "' has ", st.st_size, " bytes (limit ", max_bytes, ")"));
+  }
+  return PreadAndClose(fd, path, 0, static_cast<size_t>(st.st_size));
+}
+
 BufferedFile::~BufferedFile() { Close(); }
 
 void BufferedFile::Close() {

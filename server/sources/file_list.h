@@ -27,6 +27,16 @@ absl::StatusOr<std::vector<std::string>> ExpandDataFiles(
 // Size of a regular file in bytes; FAILED_PRECONDITION naming it on error.
 absl::StatusOr<uint64_t> FileSize(const std::string& path);
 
+// Exactly `size` bytes at `offset` of `path` (pread); FAILED_PRECONDITION
+// naming the file when it cannot be read or is shorter ("truncated").
+absl::StatusOr<std::string> ReadFileRange(const std::string& path,
+                                          uint64_t offset, size_t size);
+
+// A whole file of at most `max_bytes`: NOT_FOUND/FAILED_PRECONDITION naming
+// it when it cannot be opened or read, RESOURCE_EXHAUSTED when larger.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          uint64_t max_bytes);
+
 // Reads a file front to back through a large buffer so that each record costs
 // no system call. Views returned by Read() stay valid until the next call.
 class BufferedFile {

@@ -1,5 +1,6 @@
 #include "server/sources/shard_plan.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,8 +21,7 @@ absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards) {
 
 absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
                                             uint32_t shard_index,
-                                            uint32_t num_shards,
-                                            uint64_t seed,
+                                            uint32_t num_shards, uint64_t seed,
                                             bool shuffle_files) {
   if (absl::Status s = CheckShardOptions(shard_index, num_shards); !s.ok()) {
     return s;
@@ -33,7 +33,9 @@ absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
   plan.seed_ = seed;
   plan.by_record_ = files.size() < num_shards;
   uint64_t next = 0;
-  for (DataFile& f : files) {
+  for (size_t i = 0; i < files.size(); ++i) {
+    DataFile& f = files[i];
+    f.ordinal = i;
     f.first_record = next;
     next += f.num_records;
   }
@@ -54,6 +56,17 @@ absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
   }
   plan.files_ = std::move(files);
   return plan;
+}
+
+const DataFile& ShardPlan::FileOf(uint64_t index) const {
+  // The last file whose first record is at or before `index`; files without
+  // records share a first_record with the next file and are passed over.
+  auto it = std::upper_bound(
+      files_.begin(), files_.end(), index,
+      [](uint64_t i, const DataFile& f) { return i < f.first_record; });
+  --it;
+  while (it->num_records == 0) ++it;
+  return *it;
 }
 
 std::vector<const DataFile*> ShardPlan::EpochFiles(uint64_t epoch) const {

@@ -23,6 +23,9 @@ struct DataFile {
   uint64_t num_records = 0;
   // Global index of its first record (files in sorted order).
   uint64_t first_record = 0;
+  // Position of the file in sorted order (set by ShardPlan::Create), for
+  // formats that keep per-file indexes beside the plan.
+  size_t ordinal = 0;
   // A problem found at open time after the last counted record (e.g. a
   // truncated tail); the reader reports it when it reaches that position.
   std::string tail_reason;
@@ -44,6 +47,10 @@ class ShardPlan {
   // Total records over all shards.
   uint64_t total_records() const { return total_records_; }
   bool shards_records() const { return by_record_; }
+  // All files in sorted order (for random access by global record index).
+  const std::vector<DataFile>& files() const { return files_; }
+  // The file holding global record `index` (< total_records()).
+  const DataFile& FileOf(uint64_t index) const;
 
   // The files this shard visits in `epoch`, in a file order shuffled from
   // (seed, epoch) (sorted order when shuffle_files is off); the same for

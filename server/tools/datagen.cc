@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,8 @@ namespace {
 constexpr uint64_t kMaxExamples = 100'000'000;
 constexpr int kMaxFiles = 100'000;
 constexpr int kMaxSide = 8192;
+
+}  // namespace
 
 absl::Status MakeDirs(const std::string& dir) {
   std::string path;
@@ -36,8 +39,6 @@ absl::Status MakeDirs(const std::string& dir) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
 absl::Status CheckDatagenOptions(const DatagenOptions& o) {
   if (o.out_dir.empty()) {
     return absl::InvalidArgumentError("--out is required (output directory)");
@@ -52,7 +53,7 @@ absl::Status CheckDatagenOptions(const DatagenOptions& o) {
         absl::StrCat("--num_files must be in [0, ", kMaxFiles,
                      "] (0 = default), got ", o.num_files));
   }
-  if (o.format == DatagenOptions::Format::kTfrecord) {
+  if (o.format != DatagenOptions::Format::kCifar10) {
     if (o.min_size < 8 || o.min_size > kMaxSide) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--min_size must be in [8, ", kMaxSide, "], got ", o.min_size));
@@ -75,6 +76,10 @@ absl::Status CheckDatagenOptions(const DatagenOptions& o) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--num_classes must be in [1, 1000000], got ", o.num_classes));
     }
+    if (!(o.png_fraction >= 0.0 && o.png_fraction <= 1.0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--png_fraction must be in [0, 1], got ", o.png_fraction));
+    }
   }
   return absl::OkStatus();
 }
@@ -83,10 +88,17 @@ absl::StatusOr<std::vector<std::string>> WriteDataset(
     const DatagenOptions& options) {
   if (absl::Status s = CheckDatagenOptions(options); !s.ok()) return s;
   if (absl::Status s = MakeDirs(options.out_dir); !s.ok()) return s;
-  if (options.format == DatagenOptions::Format::kCifar10) {
-    return WriteCifar10Files(options);
+  switch (options.format) {
+    case DatagenOptions::Format::kCifar10:
+      return WriteCifar10Files(options);
+    case DatagenOptions::Format::kTfrecord:
+      return WriteTfrecordFiles(options);
+    case DatagenOptions::Format::kImageFolder:
+      return WriteImageFolder(options);
+    case DatagenOptions::Format::kWebDataset:
+      return WriteWebDatasetShards(options);
   }
-  return WriteTfrecordFiles(options);
+  return absl::InvalidArgumentError("unknown datagen format");
 }
 
 int DatagenLabel(uint64_t seed, uint64_t index, int num_classes) {
@@ -99,6 +111,31 @@ void DatagenFileRange(uint64_t num_examples, int num_files, int file,
   const uint64_t n = static_cast<uint64_t>(num_files);
   *begin = num_examples * file / n;
   *end = num_examples * (file + 1) / n;
+}
+
+absl::StatusOr<std::vector<std::string>> WriteSplitFiles(
+    const DatagenOptions& options, int default_files,
+    absl::FunctionRef<std::string(int file, int num_files)> path,
+    absl::FunctionRef<absl::Status(uint64_t index, std::string* data)> append,
+    absl::string_view trailer) {
+  int num_files = options.num_files > 0 ? options.num_files : default_files;
+  num_files =
+      static_cast<int>(std::min<uint64_t>(num_files, options.num_examples));
+  std::vector<std::string> written;
+  for (int f = 0; f < num_files; ++f) {
+    uint64_t begin, end;
+    DatagenFileRange(options.num_examples, num_files, f, &begin, &end);
+    std::string data;
+    for (uint64_t i = begin; i < end; ++i) {
+      if (absl::Status s = append(i, &data); !s.ok()) return s;
+    }
+    data.append(trailer.data(), trailer.size());
+    written.push_back(path(f, num_files));
+    if (absl::Status s = WriteWholeFile(written.back(), data); !s.ok()) {
+      return s;
+    }
+  }
+  return written;
 }
 
 absl::Status WriteWholeFile(const std::string& path, const std::string& data) {

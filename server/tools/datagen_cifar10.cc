@@ -20,35 +20,25 @@ constexpr int kClasses = 10;
 
 absl::StatusOr<std::vector<std::string>> WriteCifar10Files(
     const DatagenOptions& options) {
-  int num_files =
-      options.num_files > 0 ? options.num_files : kDefaultCifarFiles;
-  num_files =
-      static_cast<int>(std::min<uint64_t>(num_files, options.num_examples));
-  std::vector<std::string> written;
   std::vector<uint8_t> hwc(kPlane * 3);
-  for (int f = 0; f < num_files; ++f) {
-    uint64_t begin, end;
-    DatagenFileRange(options.num_examples, num_files, f, &begin, &end);
-    std::string data;
-    data.reserve((end - begin) * (1 + 3 * kPlane));
-    for (uint64_t i = begin; i < end; ++i) {
-      const int label = DatagenLabel(options.seed, i, kClasses);
-      Rng rng(MixSeed(options.seed, i));
-      PaintClassImage(label, kSide, kSide, rng, hwc.data());
-      data.push_back(static_cast<char>(label));
-      // CIFAR stores channel-major: the R plane, then G, then B.
-      for (int c = 0; c < 3; ++c) {
-        for (int p = 0; p < kPlane; ++p) {
-          data.push_back(static_cast<char>(hwc[3 * p + c]));
+  return WriteSplitFiles(
+      options, kDefaultCifarFiles,
+      [&](int f, int) {
+        return absl::StrCat(options.out_dir, "/data_batch_", f + 1, ".bin");
+      },
+      [&](uint64_t i, std::string* data) {
+        const int label = DatagenLabel(options.seed, i, kClasses);
+        Rng rng(MixSeed(options.seed, i));
+        PaintClassImage(label, kSide, kSide, rng, hwc.data());
+        data->push_back(static_cast<char>(label));
+        // CIFAR stores channel-major: the R plane, then G, then B.
+        for (int c = 0; c < 3; ++c) {
+          for (int p = 0; p < kPlane; ++p) {
+            data->push_back(static_cast<char>(hwc[3 * p + c]));
+          }
         }
-      }
-    }
-    const std::string path =
-        absl::StrCat(options.out_dir, "/data_batch_", f + 1, ".bin");
-    if (absl::Status s = WriteWholeFile(path, data); !s.ok()) return s;
-    written.push_back(path);
-  }
-  return written;
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace inputserve

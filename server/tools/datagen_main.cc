@@ -13,32 +13,40 @@
 
 ABSL_FLAG(
     std::string, format, "",
-    "cifar10 (CIFAR-10 binary: data_batch_<n>.bin, 3073-byte records) or "
-    "tfrecord (train-<n>-of-<m> TFRecord files of JPEG tf.train.Example)");
+    "cifar10 (CIFAR-10 binary: data_batch_<n>.bin, 3073-byte records), "
+    "tfrecord (train-<n>-of-<m> TFRecord files of JPEG tf.train.Example), "
+    "imagefolder (<out>/class_<c>/<n>.jpg|png, torchvision ImageFolder "
+    "layout) or webdataset (<out>/shard-<n>.tar of <n>.jpg|png + <n>.cls)");
 ABSL_FLAG(std::string, out, "", "Output directory (created if missing)");
 ABSL_FLAG(int64_t, num_examples, 0, "Number of examples to write (>= 1)");
 ABSL_FLAG(uint64_t, seed, 0,
           "Random seed; the same seed writes the same bytes");
 ABSL_FLAG(int32_t, num_files, 0,
           "Number of files to split the examples over (0 = 5 for cifar10, "
-          "4 for tfrecord)");
-ABSL_FLAG(int32_t, min_size, 300, "tfrecord: smallest image side in pixels");
-ABSL_FLAG(int32_t, max_size, 800, "tfrecord: largest image side in pixels");
+          "4 for tfrecord and webdataset; imagefolder writes one per image)");
+ABSL_FLAG(int32_t, min_size, 300,
+          "tfrecord/imagefolder/webdataset: smallest image side in pixels");
+ABSL_FLAG(int32_t, max_size, 800,
+          "tfrecord/imagefolder/webdataset: largest image side in pixels");
 ABSL_FLAG(double, grayscale_fraction, 0.1,
-          "tfrecord: share of images written as single-channel JPEGs");
-ABSL_FLAG(int32_t, quality, 90, "tfrecord: JPEG quality, 1..100");
+          "tfrecord/imagefolder/webdataset: share of single-channel images");
+ABSL_FLAG(int32_t, quality, 90, "JPEG quality, 1..100");
 ABSL_FLAG(int32_t, num_classes, 1000,
-          "tfrecord: labels are uniform in [0, num_classes)");
+          "tfrecord/imagefolder/webdataset: labels are uniform in "
+          "[0, num_classes); imagefolder makes one directory per class");
+ABSL_FLAG(double, png_fraction, 0.0,
+          "imagefolder/webdataset: share of images written as PNG");
 
 int main(int argc, char** argv) {
   inputserve::HelpListsFlagsOf("tools/datagen_main.cc");
   absl::SetProgramUsageMessage(
       "Writes a sample dataset for inputserve-server.\n"
-      "  inputserve-datagen --format=cifar10|tfrecord --out=DIR "
-      "--num_examples=N [--seed=S]\n"
+      "  inputserve-datagen --format=cifar10|tfrecord|imagefolder|webdataset "
+      "--out=DIR --num_examples=N [--seed=S]\n"
       "Images are class-structured (a shape and palette per label over a "
       "gradient, plus noise) so a model can learn from them. Serve them with\n"
-      "  --dataset=cifar10:DIR   or   --dataset=imagenet:'DIR/train-*'");
+      "  --dataset=cifar10:DIR, --dataset=imagenet:'DIR/train-*', "
+      "--dataset=imagefolder:DIR or --dataset=webdataset:'DIR/*.tar'");
   const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::fprintf(stderr, "inputserve-datagen: unexpected argument '%s'\n",
@@ -51,10 +59,14 @@ int main(int argc, char** argv) {
     options.format = inputserve::DatagenOptions::Format::kCifar10;
   } else if (format == "tfrecord") {
     options.format = inputserve::DatagenOptions::Format::kTfrecord;
+  } else if (format == "imagefolder") {
+    options.format = inputserve::DatagenOptions::Format::kImageFolder;
+  } else if (format == "webdataset") {
+    options.format = inputserve::DatagenOptions::Format::kWebDataset;
   } else {
     std::fprintf(stderr,
-                 "inputserve-datagen: --format must be cifar10 or tfrecord, "
-                 "got '%s' (see --help)\n",
+                 "inputserve-datagen: --format must be cifar10, tfrecord, "
+                 "imagefolder or webdataset, got '%s' (see --help)\n",
                  format.c_str());
     return 2;
   }
@@ -74,6 +86,7 @@ int main(int argc, char** argv) {
   options.grayscale_fraction = absl::GetFlag(FLAGS_grayscale_fraction);
   options.quality = absl::GetFlag(FLAGS_quality);
   options.num_classes = absl::GetFlag(FLAGS_num_classes);
+  options.png_fraction = absl::GetFlag(FLAGS_png_fraction);
   if (absl::Status s = inputserve::CheckDatagenOptions(options); !s.ok()) {
     std::fprintf(stderr, "inputserve-datagen: %s\n",
                  std::string(s.message()).c_str());

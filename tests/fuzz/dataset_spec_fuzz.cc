@@ -1,8 +1,10 @@
 // libFuzzer target: --dataset spec parsing and opening. The input is
 // "<spec>\n<image_size>\n<shard_index>\n<num_shards>". The path part of a
-// cifar10:/imagenet: spec is placed inside the fuzzer's scratch directory,
+// file-backed spec is placed inside the fuzzer's scratch directory,
 // which holds small valid, empty and corrupt files; a spec whose path could
 // leave it ("..") is not tried, so the target never touches other files.
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,6 +16,7 @@
 #include "server/sources/dataset.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
+#include "server/tools/encoders.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -46,6 +49,20 @@ void PopulateScratch() {
   std::string bad = records;
   bad[bad.size() - 1] ^= 1;
   WriteFileOrAbort(d + "/badcrc.tfrecord", bad);
+  // An ImageFolder tree (two classes, one empty) and WebDataset shards.
+  for (const char* dir : {"/tree", "/tree/cat", "/tree/dog", "/tree/cat/sub"}) {
+    ::mkdir((d + dir).c_str(), 0755);
+  }
+  WriteFileOrAbort(d + "/tree/cat/a.jpg", "\xff\xd8\xff\xd9");
+  WriteFileOrAbort(d + "/tree/cat/sub/b.PNG", "\x89PNG\r\n\x1a\n");
+  WriteFileOrAbort(d + "/tree/cat/c.txt", "x");
+  std::string tar;
+  inputserve::AppendTarMember("k.jpg", "\xff\xd8\xff\xd9", &tar);
+  inputserve::AppendTarMember("k.cls", "4", &tar);
+  inputserve::AppendTarMember("nolabel.png", "\x89PNG", &tar);
+  WriteFileOrAbort(d + "/shard-0.tar", tar);
+  WriteFileOrAbort(d + "/shard-1.tar", tar.substr(0, tar.size() - 600));
+  WriteFileOrAbort(d + "/junk.tar", cifar.substr(0, 1500));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "inputserve/v1/input_service.pb.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
+#include "server/tools/encoders.h"
 #include "server/transport/wire.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -68,6 +69,51 @@ std::string MakeDir(const std::string& base, const std::string& name) {
   mkdir(base.c_str(), 0755);
   mkdir(dir.c_str(), 0755);
   return dir;
+}
+
+// png_fuzz: small PNGs of every layout; tar_fuzz: WebDataset shards of the
+// tiny JPEGs and PNGs, with GNU long names, pax headers and broken samples.
+void WriteTarAndPngSeeds(const std::string& out) {
+  using namespace inputserve;
+  std::vector<uint8_t> rgb(13 * 9 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = (i * 29) ^ (i >> 3);
+  std::vector<std::string> pngs;
+  for (PngLayout layout :
+       {PngLayout::kRgb8, PngLayout::kGray8, PngLayout::kRgba8,
+        PngLayout::kRgb16, PngLayout::kPalette8, PngLayout::kGrayAlpha16}) {
+    absl::StatusOr<std::string> png = EncodePng(rgb.data(), 13, 9, layout);
+    if (!png.ok()) std::abort();
+    pngs.push_back(*png);
+  }
+  std::string dir = MakeDir(out, "png_fuzz");
+  for (size_t i = 0; i < pngs.size(); ++i) {
+    WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), pngs[i]);
+  }
+  dir = MakeDir(out, "tar_fuzz");
+  const std::vector<std::string> jpegs = TinyJpegs();
+  std::string tar;
+  for (size_t i = 0; i < jpegs.size(); ++i) {
+    AppendTarMember(absl::StrCat("s", i, ".jpg"), jpegs[i], &tar);
+    AppendTarMember(absl::StrCat("s", i, ".cls"), absl::StrCat(i), &tar);
+  }
+  AppendTarMember(std::string(150, 'k') + ".png", pngs[0], &tar);
+  AppendTarMember(std::string(150, 'k') + ".cls", "7", &tar);
+  AppendTarMember(std::string(60, 'd') + "/" + std::string(60, 'e') + ".png",
+                  pngs[4], &tar);
+  AppendTarMember(std::string(60, 'd') + "/" + std::string(60, 'e') + ".cls",
+                  "2", &tar);
+  AppendTarMember("../up.jpg", jpegs[0], &tar);
+  AppendTarMember("nolabel.jpg", jpegs[1], &tar);
+  AppendTarMember("badlabel.png", pngs[1], &tar);
+  AppendTarMember("badlabel.cls", "x", &tar);
+  std::string ended = tar;
+  AppendTarEnd(&ended);
+  WriteFileOrAbort(dir + "/seed-0", ended);
+  WriteFileOrAbort(dir + "/seed-1", tar.substr(0, tar.size() - 700));
+  std::string one;
+  AppendTarMember("a.jpeg", jpegs[2], &one);
+  AppendTarMember("a.cls", "0", &one);
+  WriteFileOrAbort(dir + "/seed-2", one);
 }
 
 // request_fuzz inputs: a slice-cut byte, then the request bytes.
@@ -224,6 +270,12 @@ int main(int argc, char** argv) {
                          "synthetic:cifar10",
                          "synthetic:imagenet\n16\n0\n4",
                          "bogus:thing",
+                         "imagefolder:tree\n32\n0\n1",
+                         "imagefolder:tree/cat\n16\n1\n2",
+                         "imagefolder:\n16",
+                         "webdataset:shard-*.tar\n24\n2\n3",
+                         "webdataset:junk.tar",
+                         "webdataset:\n16",
                          "imagenet:[a-z]*\n8"};
   for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); ++i) {
     WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), specs[i]);
@@ -240,6 +292,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); ++i) {
     WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), flag_sets[i]);
   }
+  WriteTarAndPngSeeds(out);
   WriteRequestSeeds(MakeDir(out, "request_fuzz"));
   WriteChunkSeeds(MakeDir(out, "chunk_fuzz"));
   std::printf("seed corpora written under %s\n", out.c_str());

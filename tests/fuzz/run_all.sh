@@ -18,7 +18,7 @@ BUILD_DIR="${BUILD_DIR:-build-fuzz}"
 JOBS="${JOBS:-2}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(cifar10_fuzz tfrecord_fuzz example_fuzz jpeg_fuzz
+  TARGETS=(cifar10_fuzz tfrecord_fuzz example_fuzz jpeg_fuzz tar_fuzz png_fuzz
            dataset_spec_fuzz server_options_fuzz request_fuzz chunk_fuzz)
 fi
 

@@ -12,7 +12,8 @@ import sys
 # Keep in step with the README's "Test labels" list.
 LEVELS = {"unit", "integration", "bench", "deploy", "fuzz"}
 AREAS = {"client", "server", "trainer", "demo", "k8s", "prometheus",
-         "grafana", "container", "suite", "python"}
+         "grafana", "container", "suite", "python",
+         "datasets"}
 
 
 def main():

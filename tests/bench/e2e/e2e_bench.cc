@@ -14,6 +14,11 @@
 //   e2e_bench [--sets=real,generated] [--records=1024] [--runs=3]
 //             [--batches=12] [--warmup=3] [--batch_size=256]
 //             [--decode_threads=0] [--num_workers=0] [--no_peer]
+//             [--formats=tfrecord,imagefolder,webdataset]
+//
+// The same JPEG bytes are also served as an ImageFolder tree and as
+// WebDataset tar shards (--formats), measured in the same runs, so the cost
+// of the storage format shows as a ratio to TFRecord.
 //
 // Per set it also measures the entropy-decoding floor of the set's JPEGs
 // (tests/bench/decode/entropy_floor.h): the CPU per image below which no
@@ -21,6 +26,8 @@
 // image ratio over the DataLoader that any such pipeline could reach.
 //
 // Last lines, per set:
+//   RESULT format=<imagefolder|webdataset> images_per_sec=<x>
+//          tfrecord_images_per_sec=<y> ratio_to_tfrecord=<x/y> photos=<set>
 //   RESULT e2e_images_per_sec=<x> dataloader_images_per_sec=<y>
 //          ratio=<x/y> photos=<real|generated>
 //   RESULT python_images_per_sec=<p> dataloader_images_per_sec=<y>
@@ -54,6 +61,8 @@
 #include "server/sources/dataset.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
+#include "server/tools/datagen.h"
+#include "server/tools/encoders.h"
 #include "tests/bench/decode/entropy_floor.h"
 #include "tests/bench/e2e/photo_dataset.h"
 #include "tests/testing/server_process.h"
@@ -75,6 +84,9 @@ ABSL_FLAG(std::string, python, "/usr/bin/python3",
           "Interpreter with Debian's python3-torch");
 ABSL_FLAG(std::string, work_dir, "",
           "Where datasets are written (default: a fresh temp dir)");
+ABSL_FLAG(std::string, formats, "tfrecord,imagefolder,webdataset",
+          "Storage formats to serve the same JPEGs from (tfrecord always "
+          "runs: the others are reported as ratios to it)");
 ABSL_FLAG(std::string, server_args, "",
           "Extra inputserve-server flags, space-separated");
 
@@ -122,12 +134,13 @@ struct ServeFigures {
   double client_cpu_per_image_ms = 0;
 };
 
+// Starts a server on the dataset `spec` (e.g. "imagenet:<glob>").
 absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(
-    const std::string& glob) {
+    const std::string& spec) {
   int threads = absl::GetFlag(FLAGS_decode_threads);
   if (threads <= 0) threads = Cores();
   std::vector<std::string> args = {
-      absl::StrCat("--dataset=imagenet:", glob),
+      absl::StrCat("--dataset=", spec),
       absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
       absl::StrCat("--decode_threads=", threads), "--admin_insecure_no_auth"};
   for (absl::string_view extra : absl::StrSplit(
@@ -137,11 +150,11 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(
   return ServerProcess::Start(args, absl::Seconds(120));
 }
 
-// Starts a server on `glob`, pulls warm-up + timed batches with the client
-// library and stops the server.
-absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& glob) {
+// Starts a server on the dataset `spec`, pulls warm-up + timed batches with
+// the client library and stops the server.
+absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(glob);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(spec);
   if (!server.ok()) return server.status();
 
   ClientOptions options;
@@ -229,8 +242,8 @@ absl::StatusOr<PeerFigures> MeasurePeer(const std::vector<std::string>& files) {
 
 // DataLoader(InputServeDataset) from the build tree's Python package
 // against a fresh server; images/s -1 when the package or torch is missing.
-absl::StatusOr<ServeFigures> MeasurePython(const std::string& glob) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(glob);
+absl::StatusOr<ServeFigures> MeasurePython(const std::string& spec) {
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(spec);
   if (!server.ok()) return server.status();
   const testing::CommandResult r = testing::RunCommand(
       {"/usr/bin/env",
@@ -307,9 +320,64 @@ absl::StatusOr<std::vector<std::string>> ReadJpegs(
   return out;
 }
 
+// Writes `jpegs` again as an ImageFolder tree (<dir>/imagefolder, 10
+// classes) and as 4 WebDataset shards (<dir>/webdataset); labels i % 10.
+// Returns the dataset spec of each format, TFRecord first.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+WriteFormats(const std::vector<std::string>& jpegs, const std::string& dir,
+             const std::string& tfrecord_glob) {
+  std::vector<std::pair<std::string, std::string>> specs = {
+      {"tfrecord", "imagenet:" + tfrecord_glob}};
+  for (absl::string_view f :
+       absl::StrSplit(absl::GetFlag(FLAGS_formats), ',', absl::SkipEmpty())) {
+    if (f == "tfrecord") continue;
+    if (f == "imagefolder") {
+      const std::string root = dir + "/imagefolder";
+      for (int c = 0; c < 10; ++c) {
+        if (absl::Status s = MakeDirs(absl::StrFormat("%s/c%d", root, c));
+            !s.ok()) {
+          return s;
+        }
+      }
+      for (size_t i = 0; i < jpegs.size(); ++i) {
+        if (absl::Status s = WriteWholeFile(
+                absl::StrFormat("%s/c%d/%06d.jpg", root, i % 10, i), jpegs[i]);
+            !s.ok()) {
+          return s;
+        }
+      }
+      specs.emplace_back("imagefolder", "imagefolder:" + root);
+    } else if (f == "webdataset") {
+      const std::string out = dir + "/webdataset";
+      if (absl::Status s = MakeDirs(out); !s.ok()) return s;
+      for (size_t shard = 0; shard < 4; ++shard) {
+        std::string tar;
+        for (size_t i = shard; i < jpegs.size(); i += 4) {
+          AppendTarMember(absl::StrFormat("%06d.jpg", i), jpegs[i], &tar);
+          AppendTarMember(absl::StrFormat("%06d.cls", i),
+                          absl::StrCat(i % 10), &tar);
+        }
+        AppendTarEnd(&tar);
+        if (absl::Status s = WriteWholeFile(
+                absl::StrFormat("%s/shard-%02d.tar", out, shard), tar);
+            !s.ok()) {
+          return s;
+        }
+      }
+      specs.emplace_back("webdataset", "webdataset:" + out + "/*.tar");
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--formats: unknown format '", f,
+          "' (tfrecord, imagefolder, webdataset)"));
+    }
+  }
+  return specs;
+}
+
 struct SetFiles {
   std::vector<std::string> files;
   std::string glob;
+  std::string dir;
   std::string description;
 };
 
@@ -355,6 +423,7 @@ absl::StatusOr<SetFiles> BuildSet(const std::string& set,
         absl::StrCat("--sets: unknown set '", set, "' (real, generated)"));
   }
   out.glob = absl::StrCat(dir, "/*");
+  out.dir = dir;
   return out;
 }
 
@@ -389,24 +458,59 @@ int Main() {
                    set.c_str(), std::string(jpegs.status().message()).c_str());
       return 1;
     }
+    // Other formats beside the TFRecords: the set's directory holds only
+    // TFRecord files, so they go next to it.
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> formats =
+        WriteFormats(*jpegs, files->dir + "-formats", files->glob);
+    if (!formats.ok()) {
+      std::fprintf(stderr, "set %s: %s\n", set.c_str(),
+                   std::string(formats.status().message()).c_str());
+      return 1;
+    }
+    // images/s and server+client CPU ms per image, per format.
+    std::vector<std::vector<double>> per_format(formats->size());
+    std::vector<std::vector<double>> cpu_per_format(formats->size());
     const double floor_ms = EntropyFloorMsPerImage(*jpegs, 1.0);
     std::printf("[%s] entropy floor: %.3f CPU ms/image over %zu images\n",
                 set.c_str(), floor_ms, jpegs->size());
     std::vector<double> ours, theirs, our_cpu, their_cpu, py, py_cpu;
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
       const std::string load_before = LoadAverage();
-      absl::StatusOr<ServeFigures> e2e = MeasureInputserve(files->glob);
+      absl::StatusOr<ServeFigures> e2e = MeasureInputserve((*formats)[0].second);
       if (!e2e.ok()) {
         std::fprintf(stderr, "inputserve run failed: %s\n",
                      std::string(e2e.status().message()).c_str());
         return 1;
+      }
+      per_format[0].push_back(e2e->images_per_sec);
+      cpu_per_format[0].push_back(e2e->server_cpu_per_image_ms +
+                                  e2e->client_cpu_per_image_ms);
+      for (size_t f = 1; f < formats->size(); ++f) {
+        absl::StatusOr<ServeFigures> other =
+            MeasureInputserve((*formats)[f].second);
+        if (!other.ok()) {
+          std::fprintf(stderr, "inputserve %s run failed: %s\n",
+                       (*formats)[f].first.c_str(),
+                       std::string(other.status().message()).c_str());
+          return 1;
+        }
+        per_format[f].push_back(other->images_per_sec);
+        cpu_per_format[f].push_back(other->server_cpu_per_image_ms +
+                                    other->client_cpu_per_image_ms);
+        std::printf(
+            "[%s] run %d: %s %.1f img/s (CPU ms/image: server %.2f, client "
+            "%.2f), %.3fx tfrecord's %.1f\n",
+            set.c_str(), run + 1, (*formats)[f].first.c_str(),
+            other->images_per_sec, other->server_cpu_per_image_ms,
+            other->client_cpu_per_image_ms,
+            other->images_per_sec / e2e->images_per_sec, e2e->images_per_sec);
       }
       ours.push_back(e2e->images_per_sec);
       our_cpu.push_back(e2e->server_cpu_per_image_ms +
                         e2e->client_cpu_per_image_ms);
       std::string py_text = "python n/a";
       if (!absl::GetFlag(FLAGS_no_python)) {
-        absl::StatusOr<ServeFigures> p = MeasurePython(files->glob);
+        absl::StatusOr<ServeFigures> p = MeasurePython((*formats)[0].second);
         if (!p.ok()) {
           std::fprintf(stderr, "%s\n",
                        std::string(p.status().message()).c_str());
@@ -451,6 +555,18 @@ int Main() {
       std::fflush(stdout);
     }
     const double x = Median(ours);
+    for (size_t f = 1; f < formats->size(); ++f) {
+      const double y = Median(per_format[f]);
+      // CPU per image is the figure a loaded machine distorts least.
+      const double cpu = Median(cpu_per_format[f]);
+      const double tf_cpu = Median(cpu_per_format[0]);
+      results.push_back(absl::StrFormat(
+          "RESULT format=%s images_per_sec=%.1f tfrecord_images_per_sec=%.1f "
+          "ratio_to_tfrecord=%.3f cpu_ms_per_image=%.2f "
+          "tfrecord_cpu_ms_per_image=%.2f cpu_ratio_to_tfrecord=%.3f "
+          "photos=%s",
+          (*formats)[f].first, y, x, y / x, cpu, tf_cpu, cpu / tf_cpu, set));
+    }
     if (theirs.empty()) {
       results.push_back(absl::StrFormat(
           "RESULT e2e_images_per_sec=%.1f dataloader_images_per_sec=n/a "

@@ -8,7 +8,7 @@
 #include "server/metrics.h"
 #include "server/pipeline/pipeline.h"
 #include "server/server.h"
-#include "server/sources/synthetic.h"
+#include "server/sources/random_source.h"
 #include "server/transport/input_service.h"
 #include "server/transport/synthetic_cache.h"
 #include "server/transport/wire.h"
@@ -49,7 +49,7 @@ class FirstBatchDecoder final : public ExampleDecoder {
     if (example.index >= static_cast<uint64_t>(records_)) {
       release_->WaitForNotification();
     }
-    FillSyntheticBytes(kSeed, example.index, image, image_bytes_);
+    FillRandomBytes(kSeed, example.index, image, image_bytes_);
     *label = static_cast<int32_t>(example.index % 1000);
     return absl::OkStatus();
   }
@@ -124,7 +124,7 @@ absl::Status PoolServer::Start(const PoolServerOptions& options) {
   for (int i = 0; i < options.pool_size; ++i) {
     std::shared_ptr<PayloadBuffer> buffer =
         PayloadBuffer::Allocate(payload_bytes_);
-    FillSyntheticBytes(kSeed + 1 + i, 0, buffer->data(), payload_bytes_);
+    FillRandomBytes(kSeed + 1 + i, 0, buffer->data(), payload_bytes_);
     pool_.push_back(std::move(buffer));
   }
 

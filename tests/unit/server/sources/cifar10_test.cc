@@ -57,6 +57,27 @@ std::unique_ptr<Dataset> Open(const std::string& spec, uint32_t shard = 0,
   return ds.ok() ? *std::move(ds) : nullptr;
 }
 
+TEST(Cifar10Test, RandomAccessMatchesTheReaderAcrossFiles) {
+  const std::string dir = WriteCifar({4, 3});
+  auto ds = Open("cifar10:" + dir, 1, 2);
+  ASSERT_NE(ds, nullptr);
+  RecordingSkipSink skips;
+  auto reader = ds->NewReader(&skips);
+  for (const RawExample& ex : ReadEpoch(*reader, 0)) {
+    // Any shard reads any record: the index is global.
+    absl::StatusOr<RawExample> again = ds->ReadRecord(ex.index);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->data, ex.data);
+    EXPECT_EQ(again->label, ex.label);
+    EXPECT_EQ(again->index, ex.index);
+  }
+  absl::StatusOr<RawExample> r6 = ds->ReadRecord(6);  // Second file, last.
+  ASSERT_TRUE(r6.ok()) << r6.status();
+  EXPECT_EQ(r6->label, 6);
+  EXPECT_EQ(static_cast<uint8_t>(r6->data[5]), Pixel(6, 0, 5));
+  EXPECT_TRUE(absl::IsOutOfRange(ds->ReadRecord(7).status()));
+}
+
 TEST(Cifar10Test, ReadsEveryRecordAndConvertsToHwcPixelByPixel) {
   const std::string dir = WriteCifar({4, 3});
   auto ds = Open("cifar10:" + dir);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "server/sources/dataset.h"
 #include "source_test_util.h"
@@ -179,6 +180,47 @@ TEST(DatagenTest, RejectsBadOptions) {
   o.quality = 0;
   s = CheckDatagenOptions(o);
   EXPECT_NE(s.message().find("--quality"), absl::string_view::npos) << s;
+  o.quality = 90;
+  o.format = DatagenOptions::Format::kWebDataset;
+  o.png_fraction = 1.5;
+  s = CheckDatagenOptions(o);
+  EXPECT_NE(s.message().find("--png_fraction"), absl::string_view::npos) << s;
+}
+
+TEST(DatagenTest, ImageFolderHasEveryClassAndMixesPngAndJpeg) {
+  DatagenOptions o;
+  o.format = DatagenOptions::Format::kImageFolder;
+  o.out_dir = NewTempDir("datagen");
+  o.num_examples = 40;
+  o.num_classes = 12;
+  o.min_size = 16;
+  o.max_size = 24;
+  o.png_fraction = 0.5;
+  absl::StatusOr<std::vector<std::string>> files = WriteDataset(o);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 40u);
+  int png = 0;
+  for (size_t i = 0; i < files->size(); ++i) {
+    const std::string& f = (*files)[i];
+    // <out>/class_<label>/<index>.<ext>, the label DatagenLabel's.
+    EXPECT_NE(
+        f.find(absl::StrFormat("/class_%04d/%08d.", DatagenLabel(0, i, 12), i)),
+        std::string::npos)
+        << f;
+    const std::string bytes = ReadBytes(f);
+    const bool is_png = f.substr(f.size() - 4) == ".png";
+    png += is_png;
+    EXPECT_EQ(bytes.substr(1, 3) == "PNG", is_png) << f;
+  }
+  EXPECT_GT(png, 5);
+  EXPECT_LT(png, 35);
+  DatasetOptions d;
+  d.spec = "imagefolder:" + o.out_dir;
+  absl::StatusOr<std::unique_ptr<Dataset>> ds = OpenDataset(d);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  // Every class directory exists, even one that received no image.
+  EXPECT_EQ((*ds)->shape().num_classes, 12);
+  EXPECT_EQ((*ds)->examples_per_epoch(), 40u);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "server/sources/synthetic.h"
+#include "server/sources/random_source.h"
 
 #include <cstring>
 #include <utility>
@@ -13,9 +13,9 @@ namespace {
 // Separates the label stream from the pixel stream of the same index.
 constexpr uint64_t kLabelSalt = 0x6c6162656c73ULL;
 
-class SyntheticReader final : public ExampleReader {
+class RandomReader final : public ExampleReader {
  public:
-  SyntheticReader(uint32_t shard_index, uint32_t num_shards)
+  RandomReader(uint32_t shard_index, uint32_t num_shards)
       : shard_index_(shard_index), num_shards_(num_shards) {}
 
   // Unbounded: epochs do not end, so indices simply keep counting.
@@ -34,14 +34,14 @@ class SyntheticReader final : public ExampleReader {
   uint64_t next_ = 0;
 };
 
-class SyntheticDecoder final : public ExampleDecoder {
+class RandomDecoder final : public ExampleDecoder {
  public:
-  SyntheticDecoder(ExampleShape shape, uint64_t seed)
+  RandomDecoder(ExampleShape shape, uint64_t seed)
       : shape_(shape), seed_(seed) {}
 
   absl::Status Decode(const RawExample& example, uint64_t /*rng_seed*/,
                       uint8_t* image, int32_t* label) override {
-    FillSyntheticBytes(seed_, example.index, image, shape_.image_bytes());
+    FillRandomBytes(seed_, example.index, image, shape_.image_bytes());
     *label =
         static_cast<int32_t>(Mix64(MixSeed(seed_ ^ kLabelSalt, example.index)) %
                              static_cast<uint64_t>(shape_.num_classes));
@@ -53,19 +53,19 @@ class SyntheticDecoder final : public ExampleDecoder {
   const uint64_t seed_;
 };
 
-class SyntheticDataset final : public Dataset {
+class RandomDataset final : public Dataset {
  public:
-  SyntheticDataset(ExampleShape shape, const DatasetOptions& options)
+  RandomDataset(ExampleShape shape, const DatasetOptions& options)
       : shape_(shape), options_(options) {}
 
   ExampleShape shape() const override { return shape_; }
   uint64_t examples_per_epoch() const override { return 0; }
   std::unique_ptr<ExampleReader> NewReader(SkipSink*) const override {
-    return std::make_unique<SyntheticReader>(options_.shard_index,
-                                             options_.num_shards);
+    return std::make_unique<RandomReader>(options_.shard_index,
+                                          options_.num_shards);
   }
   std::unique_ptr<ExampleDecoder> NewDecoder() const override {
-    return std::make_unique<SyntheticDecoder>(shape_, options_.seed);
+    return std::make_unique<RandomDecoder>(shape_, options_.seed);
   }
 
  private:
@@ -75,8 +75,7 @@ class SyntheticDataset final : public Dataset {
 
 }  // namespace
 
-void FillSyntheticBytes(uint64_t seed, uint64_t index, uint8_t* out,
-                        size_t size) {
+void FillRandomBytes(uint64_t seed, uint64_t index, uint8_t* out, size_t size) {
   Rng rng(MixSeed(seed, index));
   size_t i = 0;
   for (; i + 8 <= size; i += 8) {
@@ -89,7 +88,7 @@ void FillSyntheticBytes(uint64_t seed, uint64_t index, uint8_t* out,
   }
 }
 
-absl::StatusOr<std::unique_ptr<Dataset>> OpenSyntheticDataset(
+absl::StatusOr<std::unique_ptr<Dataset>> OpenRandomDataset(
     absl::string_view name, const DatasetOptions& options) {
   if (absl::Status s =
           CheckShardOptions(options.shard_index, options.num_shards);
@@ -108,7 +107,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenSyntheticDataset(
         absl::StrCat("unknown synthetic dataset '", name,
                      "'; expected synthetic:cifar10 or synthetic:imagenet"));
   }
-  return std::make_unique<SyntheticDataset>(shape, options);
+  return std::make_unique<RandomDataset>(shape, options);
 }
 
 }  // namespace inputserve

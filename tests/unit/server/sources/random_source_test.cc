@@ -1,4 +1,4 @@
-#include "server/sources/synthetic.h"
+#include "server/sources/random_source.h"
 
 #include <set>
 #include <vector>
@@ -25,7 +25,7 @@ std::unique_ptr<Dataset> Open(const std::string& spec, uint64_t seed,
   return ds.ok() ? *std::move(ds) : nullptr;
 }
 
-TEST(SyntheticTest, Shapes) {
+TEST(RandomSourceTest, Shapes) {
   auto c = Open("synthetic:cifar10", 0);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->shape().height, 32);
@@ -40,7 +40,7 @@ TEST(SyntheticTest, Shapes) {
   EXPECT_EQ(i->shape().num_classes, 1000);
 }
 
-TEST(SyntheticTest, DeterministicPerSeedAndIndexAndUnbounded) {
+TEST(RandomSourceTest, DeterministicPerSeedAndIndexAndUnbounded) {
   auto a = Open("synthetic:imagenet", 5);
   auto b = Open("synthetic:imagenet", 5);
   auto c = Open("synthetic:imagenet", 6);
@@ -72,9 +72,9 @@ TEST(SyntheticTest, DeterministicPerSeedAndIndexAndUnbounded) {
   EXPECT_GT(labels.size(), 200u);  // Labels spread over the classes.
 }
 
-TEST(SyntheticTest, BytesLookUniform) {
+TEST(RandomSourceTest, BytesLookUniform) {
   std::vector<uint8_t> img(1 << 16);
-  FillSyntheticBytes(1, 2, img.data(), img.size());
+  FillRandomBytes(1, 2, img.data(), img.size());
   std::vector<int> hist(256);
   for (uint8_t v : img) ++hist[v];
   for (int h : hist) {
@@ -83,7 +83,7 @@ TEST(SyntheticTest, BytesLookUniform) {
   }
 }
 
-TEST(SyntheticTest, ShardsProduceDisjointIndices) {
+TEST(RandomSourceTest, ShardsProduceDisjointIndices) {
   std::set<uint64_t> seen;
   for (uint32_t k = 0; k < 3; ++k) {
     auto ds = Open("synthetic:cifar10", 0, k, 3);
