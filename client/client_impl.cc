@@ -67,8 +67,8 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   client->layout_ = std::make_unique<BatchLayout>(*std::move(layout));
   client->info_ = MakeDatasetInfo(names, *probe);
 
-  absl::StatusOr<std::unique_ptr<DeviceBackend>> backend = CreateDeviceBackend(
-      opts.device_kind, opts.num_devices, client->layout_.get());
+  absl::StatusOr<std::unique_ptr<DeviceBackend>> backend =
+      CreateDeviceBackend(opts, client->layout_.get());
   if (!backend.ok()) return backend.status();
   client->backend_ = *std::move(backend);
   std::shared_ptr<DeviceBackend> shared_backend = client->backend_;
@@ -513,6 +513,7 @@ ClientStats ClientImpl::stats() const {
   s.bytes_received = load(counters_.bytes_received);
   s.cache_hits = load(counters_.cache_hits);
   s.synthetic_uploads = load(counters_.synthetic_uploads);
+  s.h2d_bytes = backend_ != nullptr ? backend_->h2d_bytes() : 0;
   s.reconnects = load(counters_.reconnects);
   s.stream_errors = load(counters_.stream_errors);
   s.wait_seconds = counters_.wait_nanos.load(std::memory_order_relaxed) * 1e-9;

@@ -44,13 +44,17 @@ class DeviceBackend {
   // valid while the returned lease lives.
   virtual absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
                                                  DevicePointers* out) = 0;
+  // Host-to-device bytes copied so far. Any thread.
+  virtual uint64_t h2d_bytes() const { return 0; }
 };
 
-// The backend for `kind` (kAuto resolved: CUDA when compiled in and at
-// least max(1, num_devices) GPUs exist, else host). FAILED_PRECONDITION for
-// kCuda without CUDA support or with too few GPUs.
+// The backend for options.device_kind (kAuto resolved: CUDA when compiled
+// in and at least max(1, num_devices) GPUs exist, else host).
+// FAILED_PRECONDITION for kCuda without CUDA support or with too few GPUs;
+// INVALID_ARGUMENT for a device_ring_depth outside [2, 64] or cuda_streams
+// not empty and not one per device.
 absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateDeviceBackend(
-    DeviceKind kind, int num_devices, const BatchLayout* layout);
+    const ClientOptions& options, const BatchLayout* layout);
 
 // GPUs visible to this process; 0 without CUDA support or without a driver.
 int CudaDeviceCount();
