@@ -140,8 +140,9 @@ void ClientImpl::AddEndpoint(const EndpointSpec& spec,
   for (int c = 0; c < options_.connections_per_target; ++c) {
     data.push_back(MakeChannel(spec.address, credentials_, settings));
   }
-  const BatchStreamShared shared{layout_.get(), queue_.get(), nullptr,
-                                 &counters_, health_.get()};
+  BatchStreamShared shared{layout_.get(), queue_.get(), nullptr, &counters_,
+                           health_.get()};
+  shared.backend = backend_.get();  // Copies to the devices start early.
   endpoints_.push_back(std::make_unique<Endpoint>(
       std::move(params), std::move(control), data, shared,
       [this](int target, const v1::ModeStatus& status, uint64_t connection) {

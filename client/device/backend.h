@@ -2,8 +2,9 @@
 // hands out views into the received buffer (no copy); the CUDA backend copies
 // each slice into per-GPU buffers. Both also build the synthetic cache: slice
 // 0 copied once to every device. Place/BuildCache are called from the one
-// thread that calls Client::Next(); the leases they return may be dropped on
-// any thread, and may outlive the backend.
+// thread that calls Client::Next(), the arrival calls from stream threads;
+// the leases they return may be dropped on any thread, and may outlive the
+// backend.
 #ifndef INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 
@@ -46,6 +47,16 @@ class DeviceBackend {
                                                  DevicePointers* out) = 0;
   // Host-to-device bytes copied so far. Any thread.
   virtual uint64_t h2d_bytes() const { return 0; }
+
+  // Early copies, called by the stream thread that fills host buffer
+  // `batch` (any thread; one at a time per buffer): a batch begins in it;
+  // its first `filled` bytes are final; it will not be placed after all (a
+  // stream error). A backend that copies may start copying complete slices
+  // so Place() finds them on their way. Place() of a buffer never announced
+  // copies everything itself.
+  virtual void BeginArrival(const uint8_t* /*batch*/) {}
+  virtual void BytesArrived(const uint8_t* /*batch*/, size_t /*filled*/) {}
+  virtual void AbandonArrival(const uint8_t* /*batch*/) {}
 };
 
 // The backend for options.device_kind (kAuto resolved: CUDA when compiled

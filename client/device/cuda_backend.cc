@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,14 +38,32 @@ struct DeviceRing {
   std::vector<RingSlot*> free;  // Least recently released first.
 };
 
+// One (tensor, device) slice of a batch: the unit of an early copy, ready
+// once the batch's first `end` bytes have arrived.
+struct Piece {
+  size_t end = 0;
+  int device = 0;
+  size_t tensor = 0;
+};
+
+// The copies already queued for a batch that is still arriving.
+struct Early {
+  std::vector<RingSlot*> slots;  // Per device; null until its first piece.
+  size_t next = 0;               // Pieces [0, next) are queued.
+  bool failed = false;           // A copy failed: Place() starts over.
+};
+
 }  // namespace
 
 struct CudaBackend::State {
   std::vector<TensorPlacement> tensors;  // A copy: leases outlive the layout.
   size_t slice_bytes = 0;                // Of one device's packed slice.
+  std::vector<Piece> pieces;             // In payload order.
   std::atomic<uint64_t> h2d_bytes{0};
   mutable absl::Mutex mu;
   std::vector<DeviceRing> rings ABSL_GUARDED_BY(mu);
+  // Per host buffer still being received.
+  std::map<const uint8_t*, Early> early ABSL_GUARDED_BY(mu);
 
   // Runs when the backend and every lease are gone: waits for the work
   // queued on our memory, then frees it.
@@ -100,30 +119,62 @@ struct CudaBackend::State {
     return slot;
   }
 
-  // Queues device d's copies of `slice` of `batch` into `dst` on the copy
-  // stream and makes them visible to the trainer's stream (if any).
-  absl::Status QueueCopies(int d, const uint8_t* batch, size_t slice, void* dst,
-                           void* copied, std::vector<void*>* out)
+  // Queues the copy of tensor `t`'s slice `slice` of `batch` into `dst` (a
+  // packed per-device buffer) on device d's copy stream.
+  absl::Status CopyTensor(int d, const uint8_t* batch, size_t t, size_t slice,
+                          void* dst) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const TensorPlacement& p = tensors[t];
+    const cuda::Copy copy{static_cast<uint8_t*>(dst) + p.packed_offset,
+                          batch + p.offset + slice * p.slice_bytes,
+                          p.slice_bytes};
+    absl::Status s =
+        CudaError(cuda::CopyAsync(d, rings[d].copy_stream, &copy, 1), d);
+    if (s.ok()) h2d_bytes.fetch_add(p.slice_bytes, std::memory_order_relaxed);
+    return s;
+  }
+
+  // Copies piece `i` of a batch to its device, first taking the device's
+  // slot if `slots` has none yet.
+  absl::Status CopyPiece(const uint8_t* batch, size_t i,
+                         std::vector<RingSlot*>* slots)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const Piece& piece = pieces[i];
+    RingSlot*& slot = (*slots)[piece.device];
+    if (slot == nullptr) {
+      absl::StatusOr<RingSlot*> taken = Take(piece.device);
+      if (!taken.ok()) return taken.status();
+      slot = *taken;
+    }
+    return CopyTensor(piece.device, batch, piece.tensor, piece.device,
+                      slot->buffer);
+  }
+
+  // Marks the end of device d's copies with `copied` and makes the trainer's
+  // stream (if any) wait for it on the GPU.
+  absl::Status Publish(int d, void* copied) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const DeviceRing& ring = rings[d];
-    std::vector<cuda::Copy> copies(tensors.size());
-    for (size_t t = 0; t < tensors.size(); ++t) {
-      void* to = static_cast<uint8_t*>(dst) + tensors[t].packed_offset;
-      copies[t] = {to,
-                   batch + tensors[t].offset + slice * tensors[t].slice_bytes,
-                   tensors[t].slice_bytes};
-      (*out)[t] = to;
-    }
-    absl::Status s = CudaError(
-        cuda::CopyAsync(d, ring.copy_stream, copies.data(), copies.size()), d);
-    if (s.ok()) {
-      s = CudaError(cuda::RecordEvent(d, copied, ring.copy_stream), d);
-    }
+    absl::Status s =
+        CudaError(cuda::RecordEvent(d, copied, ring.copy_stream), d);
     if (s.ok() && ring.trainer_stream != nullptr) {
       s = CudaError(cuda::StreamWaitEvent(d, ring.trainer_stream, copied), d);
     }
-    if (s.ok()) h2d_bytes.fetch_add(slice_bytes, std::memory_order_relaxed);
     return s;
+  }
+
+  // The early copies of host buffer `batch`, removed from the map; none
+  // (every slot null, next = 0) when there were none or one failed.
+  Early TakeEarly(const uint8_t* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    Early taken;
+    taken.slots.assign(rings.size(), nullptr);
+    auto it = early.find(batch);
+    if (it == early.end()) return taken;
+    if (it->second.failed) {
+      ReleaseLocked(it->second.slots, /*used=*/false);
+    } else {
+      taken = std::move(it->second);
+    }
+    early.erase(it);
+    return taken;
   }
 
   // Returns slots to their rings. With `used`, each slot's reuse waits for
@@ -132,6 +183,10 @@ struct CudaBackend::State {
   // ordered at all is retired.
   void Release(const std::vector<RingSlot*>& slots, bool used) {
     absl::MutexLock lock(&mu);
+    ReleaseLocked(slots, used);
+  }
+  void ReleaseLocked(const std::vector<RingSlot*>& slots, bool used)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     for (size_t d = 0; d < slots.size(); ++d) {
       RingSlot* slot = slots[d];
       if (slot == nullptr) continue;
@@ -162,8 +217,7 @@ struct SlotLease {
   ~SlotLease() {
     if (state == nullptr) return;  // Never handed out.
     for (size_t d = 0; d < slots.size(); ++d) {
-      if (slots[d] != nullptr)
-        cuda::EventSynchronize(devices[d], slots[d]->copied);
+      cuda::EventSynchronize(devices[d], slots[d]->copied);
     }
     state->Release(slots, /*used=*/true);
   }
@@ -206,6 +260,14 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
   auto state = std::make_shared<State>();
   state->tensors = layout->tensors();
   state->slice_bytes = layout->slice_payload_bytes();
+  // Tensors follow each other in the payload, each one's device slices in
+  // device order, so pieces in this order complete in this order.
+  for (size_t t = 0; t < state->tensors.size(); ++t) {
+    const TensorPlacement& p = state->tensors[t];
+    for (int d = 0; d < n; ++d) {
+      state->pieces.push_back({p.offset + (d + 1) * p.slice_bytes, d, t});
+    }
+  }
   absl::MutexLock lock(&state->mu);
   state->rings.resize(n);
   for (int d = 0; d < n; ++d) {
@@ -250,41 +312,93 @@ absl::StatusOr<DeviceLease> CudaBackend::Place(const uint8_t* batch,
   State& st = *state_;
   auto lease = std::make_shared<SlotLease>();
   absl::Status status;
-  {
-    absl::MutexLock lock(&st.mu);
-    const size_t n = st.rings.size();
-    lease->slots.assign(n, nullptr);
-    for (size_t d = 0; d < n; ++d) {
-      lease->devices.push_back(st.rings[d].device);
+  st.mu.Lock();
+  const size_t n = st.rings.size();
+  // What arrived early is on its way already; copy the rest now.
+  Early early = st.TakeEarly(batch);
+  lease->slots = std::move(early.slots);
+  for (size_t i = early.next; i < st.pieces.size() && status.ok(); ++i) {
+    status = st.CopyPiece(batch, i, &lease->slots);
+  }
+  for (size_t d = 0; d < n && status.ok(); ++d) {
+    lease->devices.push_back(st.rings[d].device);
+    if (lease->slots[d] != nullptr) continue;
+    // Only a device whose slices are all empty has no slot yet.
+    absl::StatusOr<RingSlot*> slot = st.Take(static_cast<int>(d));
+    if (slot.ok()) lease->slots[d] = *slot;
+    status = slot.status();
+  }
+  for (size_t d = 0; d < n && status.ok(); ++d) {
+    RingSlot* slot = lease->slots[d];
+    for (size_t t = 0; t < st.tensors.size(); ++t) {
+      (*out)[d][t] =
+          static_cast<uint8_t*>(slot->buffer) + st.tensors[t].packed_offset;
     }
-    for (size_t d = 0; d < n && status.ok(); ++d) {
-      absl::StatusOr<RingSlot*> slot = st.Take(static_cast<int>(d));
-      if (!slot.ok()) {
-        status = slot.status();
-        break;
-      }
-      lease->slots[d] = *slot;
-      status = st.QueueCopies(static_cast<int>(d), batch, d, (*slot)->buffer,
-                              (*slot)->copied, &(*out)[d]);
-    }
-    // Without the trainer's stream the batch must be complete on return;
-    // all devices were queued first, so they copy in parallel.
-    for (size_t d = 0; d < n && status.ok(); ++d) {
-      if (st.rings[d].trainer_stream != nullptr) continue;
-      status = CudaError(
-          cuda::EventSynchronize(st.rings[d].device, lease->slots[d]->copied),
-          st.rings[d].device);
-    }
+    status = st.Publish(static_cast<int>(d), slot->copied);
+  }
+  std::vector<int> host_waits;
+  for (size_t d = 0; d < n && status.ok(); ++d) {
+    if (st.rings[d].trainer_stream == nullptr) host_waits.push_back(d);
   }
   if (!status.ok()) {
     // Nothing was handed out: the slots go straight back.
-    std::vector<RingSlot*> slots = std::move(lease->slots);
+    st.ReleaseLocked(lease->slots, /*used=*/false);
+    st.mu.Unlock();
     lease->slots.clear();
-    st.Release(slots, /*used=*/false);
     return status;
+  }
+  st.mu.Unlock();
+  // Without the trainer's stream the batch must be complete on return; all
+  // devices were queued first, so they copy in parallel. The lease owns the
+  // slots, so this needs no lock.
+  for (int d : host_waits) {
+    status = CudaError(
+        cuda::EventSynchronize(lease->devices[d], lease->slots[d]->copied),
+        lease->devices[d]);
+    if (!status.ok()) {
+      st.Release(lease->slots, /*used=*/false);
+      lease->slots.clear();
+      return status;
+    }
   }
   lease->state = state_;
   return DeviceLease(std::move(lease));
+}
+
+void CudaBackend::BeginArrival(const uint8_t* batch) {
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  // A buffer refilled without being placed (drained, or its stream failed)
+  // gives its slots back first.
+  auto it = st.early.find(batch);
+  if (it != st.early.end()) {
+    st.ReleaseLocked(it->second.slots, /*used=*/false);
+    st.early.erase(it);
+  }
+  st.early[batch].slots.assign(st.rings.size(), nullptr);
+}
+
+void CudaBackend::BytesArrived(const uint8_t* batch, size_t filled) {
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  auto it = st.early.find(batch);
+  if (it == st.early.end()) return;
+  Early& early = it->second;
+  while (!early.failed && early.next < st.pieces.size() &&
+         st.pieces[early.next].end <= filled) {
+    // An error resurfaces, as a Status, when Place() copies again.
+    early.failed = !st.CopyPiece(batch, early.next, &early.slots).ok();
+    if (!early.failed) ++early.next;
+  }
+}
+
+void CudaBackend::AbandonArrival(const uint8_t* batch) {
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  auto it = st.early.find(batch);
+  if (it == st.early.end()) return;
+  st.ReleaseLocked(it->second.slots, /*used=*/false);
+  st.early.erase(it);
 }
 
 absl::StatusOr<DeviceLease> CudaBackend::BuildCache(const uint8_t* batch,
@@ -310,12 +424,16 @@ absl::StatusOr<DeviceLease> CudaBackend::BuildCache(const uint8_t* batch,
         !s.ok()) {
       return s;
     }
-    if (absl::Status s =
-            st.QueueCopies(d, batch, /*slice=*/0, cache->buffers[i],
-                           cache->events[i], &(*out)[i]);
-        !s.ok()) {
-      return s;
+    for (size_t t = 0; t < st.tensors.size(); ++t) {
+      (*out)[i][t] = static_cast<uint8_t*>(cache->buffers[i]) +
+                     st.tensors[t].packed_offset;
+      if (absl::Status s =
+              st.CopyTensor(d, batch, t, /*slice=*/0, cache->buffers[i]);
+          !s.ok()) {
+        return s;
+      }
     }
+    if (absl::Status s = st.Publish(d, cache->events[i]); !s.ok()) return s;
   }
   cache->ready = true;
   // Once per synthetic stretch: the host buffer is reused as soon as this

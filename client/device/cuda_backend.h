@@ -7,8 +7,11 @@
 // trainer's stream when the batch was released, so copies never overwrite
 // memory the trainer's queued work may still read; the ring grows when the
 // trainer holds more batches than it has slots. The synthetic cache is one
-// extra buffer per device, uploaded once.
-// Thread-safety: Place/BuildCache from one thread (see DeviceBackend);
+// extra buffer per device, uploaded once. While a batch still arrives, each
+// of its (tensor, device) slices is copied as soon as its bytes are in, so
+// Place() mostly finds the batch on the device already.
+// Thread-safety: Place/BuildCache from one thread, the arrival calls from
+// stream threads (see DeviceBackend);
 // leases may be dropped on any thread and may outlive the backend;
 // h2d_bytes() and ring_size() from any thread.
 #ifndef INPUTSERVE_CLIENT_DEVICE_CUDA_BACKEND_H_
@@ -45,6 +48,10 @@ class CudaBackend final : public DeviceBackend {
   absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
                                          DevicePointers* out) override;
   uint64_t h2d_bytes() const override;
+  // Queues each (tensor, device) slice's copy as soon as its bytes are in.
+  void BeginArrival(const uint8_t* batch) override;
+  void BytesArrived(const uint8_t* batch, size_t filled) override;
+  void AbandonArrival(const uint8_t* batch) override;
 
   // Slots in device `device`'s ring now.
   int ring_size(int device) const;

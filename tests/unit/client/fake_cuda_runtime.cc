@@ -72,6 +72,7 @@ struct State {
   std::map<uint64_t, Range> reading ABSL_GUARDED_BY(mu);
   std::vector<std::string> hazards ABSL_GUARDED_BY(mu);
   uint64_t copied_bytes ABSL_GUARDED_BY(mu) = 0;
+  std::vector<std::unique_ptr<Event>> destroyed_events ABSL_GUARDED_BY(mu);
 };
 
 State& S() {
@@ -288,7 +289,10 @@ void DestroyEvent(int device, void* event) {
   absl::MutexLock lock(&S().mu);
   Enter("cudaEventDestroy", device, nullptr, event);
   --S().events;
-  delete static_cast<Event*>(event);
+  // As in CUDA, a stream may still wait on it (its last record completes):
+  // the object stays, so the wait reads valid memory, but no longer counts.
+  S().destroyed_events.push_back(
+      std::unique_ptr<Event>(static_cast<Event*>(event)));
 }
 
 std::string RecordEvent(int device, void* event, void* stream) {

@@ -144,6 +144,38 @@ TEST_F(ClientCudaTest, HeldHandlesKeepTheirDeviceMemory) {
   last.reset();
 }
 
+TEST_F(ClientCudaTest, NextBatchesAreCopiedBeforeTheTrainerReleasesItsBatch) {
+  auto server = FakeInputServer::Start({});
+  ASSERT_NE(server, nullptr);
+  auto client = Client::Create(Options(*server));
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<std::shared_ptr<const Batch>> held = (*client)->NextShared();
+  ASSERT_TRUE(held.ok()) << held.status();
+  // While the trainer holds its batch, the prefetched ones (2) are copied
+  // to the devices as they arrive, without a call into the client.
+  const uint64_t three = 3 * kDevices * kSliceBytes;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (fake::CopiedBytes() < three && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_GE(fake::CopiedBytes(), three);
+  EXPECT_EQ(
+      fake::Count("cudaEventRecord", 0) - fake::Count("cudaStreamWaitEvent", 0),
+      0)
+      << "only the held batch was published, and nothing released";
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::shared_ptr<const Batch>> next = (*client)->NextShared();
+    ASSERT_TRUE(next.ok()) << next.status();
+    SyncTrainer();
+    for (int d = 0; d < kDevices; ++d) {
+      const TensorView* image = (*next)->devices[d].Find("image");
+      const auto* bytes = static_cast<const uint8_t*>(image->data);
+      EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + image->num_bytes),
+                ExpectedImage((*next)->sequence, d));
+    }
+  }
+}
+
 TEST_F(ClientCudaTest, SyntheticModeUploadsOncePerDeviceThenNothing) {
   FakeServerOptions options;
   options.mode = v1::MODE_SYNTHETIC;

@@ -79,6 +79,30 @@ class CudaBackendTest : public ::testing::Test {
     return std::vector<uint8_t>(layout_->payload_bytes(), tag);
   }
 
+  // A batch whose bytes count up, so every slice differs.
+  std::vector<uint8_t> CountingBatch() const {
+    std::vector<uint8_t> batch(layout_->payload_bytes());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i] = static_cast<uint8_t>(i);
+    }
+    return batch;
+  }
+
+  // Device d's pointer of each tensor holds slice d of it.
+  void ExpectSlicesOnDevices(const std::vector<uint8_t>& batch,
+                             const DevicePointers& ptrs) const {
+    for (int d = 0; d < kDevices; ++d) {
+      for (size_t t = 0; t < layout_->tensors().size(); ++t) {
+        const TensorPlacement& p = layout_->tensors()[t];
+        EXPECT_EQ(
+            std::memcmp(ptrs[d][t], batch.data() + p.offset + d * p.slice_bytes,
+                        p.slice_bytes),
+            0)
+            << "device " << d << " tensor " << t;
+      }
+    }
+  }
+
   DevicePointers Pointers() const {
     return DevicePointers(kDevices, std::vector<void*>(2, nullptr));
   }
@@ -203,21 +227,11 @@ TEST_F(CudaBackendTest, WithoutTrainerStreamsPlaceReturnsACompleteBatch) {
   std::unique_ptr<CudaBackend> backend = Make(/*with_streams=*/false);
   ASSERT_NE(backend, nullptr);
   fake::SetCopyDelay(absl::Milliseconds(20));
-  std::vector<uint8_t> batch(layout_->payload_bytes());
-  for (size_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<uint8_t>(i);
+  std::vector<uint8_t> batch = CountingBatch();
   DevicePointers ptrs = Pointers();
   absl::StatusOr<DeviceLease> lease = backend->Place(batch.data(), &ptrs);
   ASSERT_TRUE(lease.ok()) << lease.status();
-  for (int d = 0; d < kDevices; ++d) {
-    for (size_t t = 0; t < 2; ++t) {
-      const TensorPlacement& p = layout_->tensors()[t];
-      EXPECT_EQ(
-          std::memcmp(ptrs[d][t], batch.data() + p.offset + d * p.slice_bytes,
-                      p.slice_bytes),
-          0)
-          << "device " << d << " tensor " << t;
-    }
-  }
+  ExpectSlicesOnDevices(batch, ptrs);
   EXPECT_EQ(fake::Count("cudaEventSynchronize"), kDevices);
   EXPECT_EQ(fake::Count("cudaStreamSynchronize"), 0);
   EXPECT_EQ(backend->h2d_bytes(), batch.size());
@@ -256,6 +270,57 @@ TEST_F(CudaBackendTest, LeasesMayOutliveTheBackend) {
   lease->reset();
   cache->reset();
   // TearDown checks that everything is gone now.
+}
+
+TEST_F(CudaBackendTest, SlicesAreCopiedAsSoonAsTheirBytesArrive) {
+  std::unique_ptr<CudaBackend> backend = Make(/*with_streams=*/true);
+  ASSERT_NE(backend, nullptr);
+  std::vector<uint8_t> batch = CountingBatch();
+  const TensorPlacement& image = layout_->tensors()[0];
+  backend->BeginArrival(batch.data());
+  backend->BytesArrived(batch.data(), image.slice_bytes - 1);
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync"), 0) << "copied an incomplete slice";
+  backend->BytesArrived(batch.data(), image.slice_bytes);
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync", 0), 1);  // Device 0's images.
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync", 1), 0);
+  backend->BytesArrived(batch.data(), batch.size());
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync"), 2 * kDevices);
+  EXPECT_TRUE(WaitFor([&] { return fake::CopiedBytes() == batch.size(); },
+                      absl::Seconds(5)))
+      << "the copies ran before anyone asked for the batch";
+  // Place() finds it all on its way: it only publishes the copies.
+  DevicePointers ptrs = Pointers();
+  absl::StatusOr<DeviceLease> lease = backend->Place(batch.data(), &ptrs);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync"), 2 * kDevices);
+  EXPECT_EQ(backend->h2d_bytes(), batch.size());
+  ASSERT_EQ(cuda::Synchronize(1, trainer_streams_[1]), "");
+  ExpectSlicesOnDevices(batch, ptrs);
+}
+
+TEST_F(CudaBackendTest, AbandonedOrFailedArrivalsCostNothingLater) {
+  std::unique_ptr<CudaBackend> backend = Make(/*with_streams=*/true, 2);
+  ASSERT_NE(backend, nullptr);
+  std::vector<uint8_t> batch = Batch(9);
+  for (int i = 0; i < 10; ++i) {
+    backend->BeginArrival(batch.data());
+    backend->BytesArrived(batch.data(), batch.size() / 2);
+    backend->AbandonArrival(batch.data());
+  }
+  // A buffer refilled without being placed gives its slots back too.
+  backend->BeginArrival(batch.data());
+  backend->BytesArrived(batch.data(), batch.size());
+  backend->BeginArrival(batch.data());
+  EXPECT_EQ(backend->ring_size(0), 2);
+  // A failed early copy is made again, and reported, by Place().
+  fake::FailNext("cudaMemcpyAsync", 1);
+  backend->BytesArrived(batch.data(), batch.size());
+  DevicePointers ptrs = Pointers();
+  absl::StatusOr<DeviceLease> lease = backend->Place(batch.data(), &ptrs);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  ASSERT_EQ(cuda::Synchronize(1, trainer_streams_[1]), "");
+  EXPECT_EQ(static_cast<uint8_t*>(ptrs[1][1])[0], 9);
+  EXPECT_EQ(backend->ring_size(1), 2);
 }
 
 // Every runtime call the backend makes, failing on device 1, gives a Status
