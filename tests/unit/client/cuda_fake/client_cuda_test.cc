@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
 #include "tests/unit/client/client_test_util.h"
+#include "tests/unit/client/expected_slices.h"
 #include "tests/unit/client/fake_cuda_runtime.h"
 #include "tests/unit/client/fake_input_server.h"
 
@@ -29,12 +30,7 @@ constexpr size_t kSliceBytes =
 
 // The image bytes device `d` must hold for batch `sequence`.
 std::vector<uint8_t> ExpectedImage(uint64_t sequence, int d) {
-  std::vector<uint8_t> bytes(kPerDevice * kImageBytesPerExample);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    bytes[i] = FakeInputServer::ImageByte(
-        0, sequence, d * kPerDevice * kImageBytesPerExample + i);
-  }
-  return bytes;
+  return ExpectedImageSlice(sequence, d, kPerDevice, kImageBytesPerExample);
 }
 
 class ClientCudaTest : public ::testing::Test {
