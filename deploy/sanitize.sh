@@ -24,6 +24,7 @@ targets=(
   inputserve_codec_test client_options_test client_wire_test
   client_plumbing_test client_test client_synthetic_test admin_test
   server_integration_test client_integration_test acceptance_test
+  cuda_backend_fake_test client_cuda_fake_test
 )
 cmake --build "$build_dir" -j2 --target "${targets[@]}"
 

@@ -8,7 +8,8 @@
 #   4. runs the GPU benchmarks: gpu_h2d_bench (staging path vs plain
 #      cudaMemcpyAsync) and trainer_gpu_bench.sh (trainer_example real vs
 #      synthetic on every GPU),
-# and prints the figures. Well under 8 minutes on a 16-core machine.
+# and prints the figures and its elapsed time; sized for under 8 minutes
+# from a clean checkout on a 16-core machine.
 # Environment:
 #   BUILD_DIR=DIR   build directory (default: <repo>/build-gpu)
 #   JOBS=N          parallel build jobs (default: nproc)

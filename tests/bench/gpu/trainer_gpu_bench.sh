@@ -22,7 +22,7 @@ if ((status != 0)); then
   echo "trainer_gpu_bench: deploy/demo.sh failed (exit $status)" >&2
   exit 1
 fi
-grep -E 'GPU|devices|examples/s - input wait' "$log" | head -5
+grep -E '^trainer_example: |^step ([0-9]+)/\1 ' "$log"
 real="$(sed -n 's/^real mode: \([0-9.]*\) examples\/s.*/\1/p' "$log")"
 synthetic="$(sed -n 's/^synthetic mode: \([0-9.]*\) examples\/s.*/\1/p' "$log")"
 [[ -n "$real" && -n "$synthetic" ]] || { tail -20 "$log" >&2; exit 1; }
