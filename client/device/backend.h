@@ -50,10 +50,10 @@ class DeviceBackend {
 
   // Early copies, called by the stream thread that fills host buffer
   // `batch` (any thread; one at a time per buffer): a batch begins in it;
-  // its first `filled` bytes are final; it will not be placed after all (a
-  // stream error). A backend that copies may start copying complete slices
-  // so Place() finds them on their way. Place() of a buffer never announced
-  // copies everything itself.
+  // its first `filled` bytes are final; forget what was copied early from
+  // it (a stream error, or a batch that is not announced). A backend that
+  // copies may start copying complete slices so Place() finds them on
+  // their way. Place() of a buffer not announced copies everything itself.
   virtual void BeginArrival(const uint8_t* /*batch*/) {}
   virtual void BytesArrived(const uint8_t* /*batch*/, size_t /*filled*/) {}
   virtual void AbandonArrival(const uint8_t* /*batch*/) {}

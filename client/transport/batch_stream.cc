@@ -89,7 +89,13 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
     slot = shared_.queue->AcquireFree();
     if (slot == nullptr) return absl::CancelledError("client paused");
     early = header.mode() == v1::MODE_REAL ? shared_.backend : nullptr;
-    if (early != nullptr) early->BeginArrival(slot->data);
+    if (early != nullptr) {
+      early->BeginArrival(slot->data);
+    } else if (shared_.backend != nullptr) {
+      // Early copies an earlier batch left in this buffer must not pass
+      // for this one's.
+      shared_.backend->AbandonArrival(slot->data);
+    }
     return slot->data;
   };
   grpc::ByteBuffer buffer;

@@ -5,6 +5,7 @@
 // becomes a Status naming the call and the device, and nothing leaks.
 #include "client/device/cuda_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -321,6 +322,24 @@ TEST_F(CudaBackendTest, AbandonedOrFailedArrivalsCostNothingLater) {
   ASSERT_EQ(cuda::Synchronize(1, trainer_streams_[1]), "");
   EXPECT_EQ(static_cast<uint8_t*>(ptrs[1][1])[0], 9);
   EXPECT_EQ(backend->ring_size(1), 2);
+}
+
+TEST_F(CudaBackendTest, ABufferRefilledUnannouncedIsCopiedAfresh) {
+  std::unique_ptr<CudaBackend> backend = Make(/*with_streams=*/true);
+  ASSERT_NE(backend, nullptr);
+  std::vector<uint8_t> buffer = Batch(1);
+  backend->BeginArrival(buffer.data());
+  backend->BytesArrived(buffer.data(), buffer.size());
+  // The batch is dropped unplaced; another one lands in the same buffer
+  // without early copies (a synthetic batch, say).
+  backend->AbandonArrival(buffer.data());
+  std::fill(buffer.begin(), buffer.end(), 2);
+  DevicePointers ptrs = Pointers();
+  absl::StatusOr<DeviceLease> lease = backend->Place(buffer.data(), &ptrs);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(fake::Count("cudaMemcpyAsync"), 2 * 2 * kDevices);
+  ASSERT_EQ(cuda::Synchronize(0, trainer_streams_[0]), "");
+  ExpectSlicesOnDevices(buffer, ptrs);
 }
 
 // Every runtime call the backend makes, failing on device 1, gives a Status
