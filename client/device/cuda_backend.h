@@ -11,9 +11,8 @@
 // of its (tensor, device) slices is copied as soon as its bytes are in, so
 // Place() mostly finds the batch on the device already.
 // Thread-safety: Place/BuildCache from one thread, the arrival calls from
-// stream threads (see DeviceBackend);
-// leases may be dropped on any thread and may outlive the backend;
-// h2d_bytes() and ring_size() from any thread.
+// stream threads (see DeviceBackend); leases may be dropped on any thread
+// and may outlive the backend; h2d_bytes() and ring_size() from any thread.
 #ifndef INPUTSERVE_CLIENT_DEVICE_CUDA_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_CUDA_BACKEND_H_
 

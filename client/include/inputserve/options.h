@@ -45,7 +45,8 @@ struct ClientOptions {
   DeviceKind device_kind = DeviceKind::kAuto;
   // CUDA: device buffers per GPU that batches rotate through, so the copy of
   // the next batch never lands in memory the trainer may still read. In
-  // [2, 64]; when the trainer holds more batches than this, the ring grows.
+  // [2, 64]. Batches being received are copied as they arrive and take a
+  // buffer too: when held and arriving batches need more, the ring grows.
   int device_ring_depth = 3;
   // CUDA: the trainer's stream per device (a cudaStream_t each, as void*, in
   // device order), or empty. With streams, a batch is ready on the device

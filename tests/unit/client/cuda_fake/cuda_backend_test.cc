@@ -342,6 +342,27 @@ TEST_F(CudaBackendTest, ABufferRefilledUnannouncedIsCopiedAfresh) {
   ExpectSlicesOnDevices(buffer, ptrs);
 }
 
+TEST_F(CudaBackendTest, AReleaseThatCannotRecordWaitsForTheTrainerOnTheHost) {
+  std::unique_ptr<CudaBackend> backend = Make(/*with_streams=*/true, 2);
+  ASSERT_NE(backend, nullptr);
+  std::vector<uint8_t> batch = Batch(5);
+  DevicePointers ptrs = Pointers();
+  absl::StatusOr<DeviceLease> lease = backend->Place(batch.data(), &ptrs);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  std::vector<uint8_t> seen;
+  fake::LaunchRead(0, trainer_streams_[0], ptrs[0][0], image_slice_bytes(),
+                   absl::Milliseconds(50), &seen);
+  fake::FailNext("cudaEventRecord", 0);
+  lease->reset();
+  EXPECT_EQ(fake::Count("cudaStreamSynchronize", 0), 1);
+  EXPECT_FALSE(seen.empty()) << "the release returned before the kernel ended";
+  // The slot serves again, safely (TearDown checks for hazards).
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(backend->Place(batch.data(), &ptrs).ok());
+  }
+  EXPECT_EQ(backend->ring_size(0), 2);
+}
+
 // Every runtime call the backend makes, failing on device 1, gives a Status
 // naming the call and the device, and leaves nothing behind.
 struct FailCase {
