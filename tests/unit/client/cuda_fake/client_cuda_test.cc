@@ -202,6 +202,29 @@ TEST_F(ClientCudaTest, SyntheticModeUploadsOncePerDeviceThenNothing) {
   }
 }
 
+TEST_F(ClientCudaTest, WithoutStreamsNextReturnsBatchesAlreadyOnTheDevice) {
+  auto server = FakeInputServer::Start({});
+  ASSERT_NE(server, nullptr);
+  fake::SetCopyDelay(absl::Milliseconds(2));
+  ClientOptions o = Options(*server);
+  o.cuda_streams.clear();
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (int step = 0; step < 4; ++step) {
+    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    // No stream to synchronize: the bytes are there when Next() returns.
+    for (int d = 0; d < kDevices; ++d) {
+      const TensorView* image = (*batch)->devices[d].Find("image");
+      const auto* bytes = static_cast<const uint8_t*>(image->data);
+      EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + image->num_bytes),
+                ExpectedImage((*batch)->sequence, d))
+          << "step " << step << " device " << d;
+    }
+  }
+  EXPECT_GE(fake::Count("cudaEventSynchronize"), 4 * kDevices);
+}
+
 TEST_F(ClientCudaTest, CreateFailsWithTheCudaCallAndDevice) {
   auto server = FakeInputServer::Start({});
   ASSERT_NE(server, nullptr);
