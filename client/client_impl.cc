@@ -112,8 +112,8 @@ absl::Status ClientImpl::InitializeLayout(const std::vector<std::string>& names,
 }
 
 absl::Status ClientImpl::InitializeBuffers() {
-  absl::StatusOr<std::unique_ptr<DeviceBackend>> backend = CreateDeviceBackend(
-      options_.device_kind, options_.num_devices, layout_.get());
+  absl::StatusOr<std::unique_ptr<DeviceBackend>> backend =
+      CreateDeviceBackend(options_, layout_.get());
   if (!backend.ok()) return backend.status();
   backend_ = *std::move(backend);
   std::shared_ptr<DeviceBackend> shared_backend = backend_;
@@ -174,8 +174,9 @@ void ClientImpl::AddEndpoint(const EndpointSpec& spec,
   for (int c = 0; c < options_.connections_per_target; ++c) {
     data.push_back(MakeEndpointChannel(spec, /*data=*/true));
   }
-  const BatchStreamShared shared{layout_.get(), queue_.get(), nullptr,
-                                 &counters_, health_.get()};
+  BatchStreamShared shared{layout_.get(), queue_.get(), nullptr, &counters_,
+                           health_.get()};
+  shared.backend = backend_.get();  // Copies to the devices start early.
   endpoints_.push_back(std::make_unique<Endpoint>(
       std::move(params), std::move(control), data, shared,
       [this](int target, const v1::ModeStatus& status, uint64_t connection) {
@@ -563,6 +564,7 @@ ClientStats ClientImpl::stats() const {
   s.bytes_received = load(counters_.bytes_received);
   s.cache_hits = load(counters_.cache_hits);
   s.synthetic_uploads = load(counters_.synthetic_uploads);
+  s.h2d_bytes = backend_ != nullptr ? backend_->h2d_bytes() : 0;
   s.reconnects = load(counters_.reconnects);
   s.stream_errors = load(counters_.stream_errors);
   s.wait_seconds = counters_.wait_nanos.load(std::memory_order_relaxed) * 1e-9;

@@ -25,6 +25,7 @@ targets=(
   client_plumbing_test client_test client_synthetic_test admin_test
   server_integration_test client_integration_test acceptance_test
   inputserve_python dump_batches
+  cuda_backend_fake_test client_cuda_fake_test
 )
 cmake --build "$build_dir" -j2 --target "${targets[@]}"
 

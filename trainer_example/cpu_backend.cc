@@ -2,6 +2,7 @@
 // by where the client put the batch.
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,8 @@
 namespace inputserve::trainer {
 #ifdef INPUTSERVE_TRAINER_WITH_CUDA
 // Defined in cuda_backend.cc.
-absl::StatusOr<std::unique_ptr<GradientBackend>> MakeCudaBackend();
+absl::StatusOr<std::unique_ptr<GradientBackend>> MakeCudaBackend(
+    std::vector<void*> streams);
 #endif
 
 namespace {
@@ -70,10 +72,10 @@ std::unique_ptr<GradientBackend> MakeCpuBackend() {
 }
 
 absl::StatusOr<std::unique_ptr<GradientBackend>> MakeBackend(
-    MemoryKind memory) {
+    MemoryKind memory, const std::vector<void*>& cuda_streams) {
   if (memory == MemoryKind::kHost) return MakeCpuBackend();
 #ifdef INPUTSERVE_TRAINER_WITH_CUDA
-  return MakeCudaBackend();
+  return MakeCudaBackend(cuda_streams);
 #else
   return absl::FailedPreconditionError(
       "the client returned CUDA memory but trainer_example was built "

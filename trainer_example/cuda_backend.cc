@@ -23,6 +23,9 @@ absl::Status GpuError(int device, const std::string& error) {
 
 class CudaBackend final : public GradientBackend {
  public:
+  explicit CudaBackend(std::vector<void*> streams)
+      : streams_(std::move(streams)) {}
+
   MemoryKind memory() const override { return MemoryKind::kCuda; }
 
   absl::Status CopyImagesToHost(const Slice& slice, uint8_t* dst) override {
@@ -30,8 +33,9 @@ class CudaBackend final : public GradientBackend {
       std::memcpy(dst, slice.images->data, slice.images->num_bytes);
       return absl::OkStatus();
     }
-    std::string err = gpu::CopyToHost(slice.images->device, slice.images->data,
-                                      slice.images->num_bytes, dst);
+    std::string err =
+        gpu::CopyToHost(slice.images->device, StreamOf(slice.images->device),
+                        slice.images->data, slice.images->num_bytes, dst);
     if (!err.empty()) return GpuError(slice.images->device, err);
     return absl::OkStatus();
   }
@@ -87,7 +91,7 @@ class CudaBackend final : public GradientBackend {
     if (it != runners_.end()) return it->second.get();
     std::string err;
     std::unique_ptr<gpu::SliceRunner> runner =
-        gpu::SliceRunner::Create(device, &err);
+        gpu::SliceRunner::Create(device, &err, StreamOf(device));
     if (runner == nullptr) return GpuError(device, err);
     err = runner->SetFeatures(spec_, mean_.data());
     if (!err.empty()) return GpuError(device, err);
@@ -96,6 +100,15 @@ class CudaBackend final : public GradientBackend {
     return raw;
   }
 
+  // The stream the client orders device `device`'s batches against, or
+  // null (the runner then makes its own, and Next() waits on the host).
+  void* StreamOf(int device) const {
+    return device >= 0 && device < static_cast<int>(streams_.size())
+               ? streams_[device]
+               : nullptr;
+  }
+
+  const std::vector<void*> streams_;
   FeatureSpec spec_;
   std::vector<float> mean_;
   std::map<int, std::unique_ptr<gpu::SliceRunner>> runners_;
@@ -103,12 +116,13 @@ class CudaBackend final : public GradientBackend {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GradientBackend>> MakeCudaBackend() {
+absl::StatusOr<std::unique_ptr<GradientBackend>> MakeCudaBackend(
+    std::vector<void*> streams) {
   if (gpu::DeviceCount() == 0) {
     return absl::FailedPreconditionError(
         "the client returned CUDA memory but no GPU is usable");
   }
-  return std::make_unique<CudaBackend>();
+  return std::make_unique<CudaBackend>(std::move(streams));
 }
 
 }  // namespace inputserve::trainer

@@ -52,8 +52,11 @@ class GradientBackend {
 std::unique_ptr<GradientBackend> MakeCpuBackend();
 
 // The backend for `memory`: FAILED_PRECONDITION for kCuda when this binary
-// was built without CUDA.
-absl::StatusOr<std::unique_ptr<GradientBackend>> MakeBackend(MemoryKind memory);
+// was built without CUDA. With CUDA, each device's step runs on
+// cuda_streams[device] (the streams the client was given), or on a stream
+// of its own where there is none.
+absl::StatusOr<std::unique_ptr<GradientBackend>> MakeBackend(
+    MemoryKind memory, const std::vector<void*>& cuda_streams = {});
 
 }  // namespace inputserve::trainer
 

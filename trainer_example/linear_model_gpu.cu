@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "trainer_example/linear_model_gpu.h"
 
@@ -165,6 +166,7 @@ struct Buffer {
 struct SliceRunner::State {
   int device = 0;
   cudaStream_t stream = nullptr;
+  bool owns_stream = true;
   FeatureSpec spec;
   // Device buffers.
   Buffer mean, weights, bias, features, logits, loss, labels, grad_weights,
@@ -185,19 +187,52 @@ int DeviceCount() {
   return count;
 }
 
-std::string CopyToHost(int device, const void* src, size_t bytes, void* dst) {
-  RETURN_IF_CUDA_ERROR(cudaSetDevice(device), "cudaSetDevice");
-  RETURN_IF_CUDA_ERROR(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost),
-                       "cudaMemcpy device to host");
+std::string CreateStreams(int n, std::vector<void*>* streams) {
+  for (int d = 0; d < n; ++d) {
+    RETURN_IF_CUDA_ERROR(cudaSetDevice(d), "cudaSetDevice");
+    cudaStream_t stream = nullptr;
+    RETURN_IF_CUDA_ERROR(
+        cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+        "cudaStreamCreateWithFlags");
+    streams->push_back(stream);
+  }
   return "";
 }
 
-std::unique_ptr<SliceRunner> SliceRunner::Create(int device,
-                                                 std::string* error) {
+void DestroyStreams(const std::vector<void*>& streams) {
+  for (size_t d = 0; d < streams.size(); ++d) {
+    cudaSetDevice(static_cast<int>(d));
+    cudaStreamSynchronize(static_cast<cudaStream_t>(streams[d]));
+    cudaStreamDestroy(static_cast<cudaStream_t>(streams[d]));
+  }
+}
+
+std::string CopyToHost(int device, void* stream, const void* src, size_t bytes,
+                       void* dst) {
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device), "cudaSetDevice");
+  if (stream == nullptr) {
+    RETURN_IF_CUDA_ERROR(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost),
+                         "cudaMemcpy device to host");
+    return "";
+  }
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  RETURN_IF_CUDA_ERROR(
+      cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s),
+      "cudaMemcpyAsync device to host");
+  RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+  return "";
+}
+
+std::unique_ptr<SliceRunner> SliceRunner::Create(int device, std::string* error,
+                                                 void* stream) {
   auto state = std::make_unique<State>();
   state->device = device;
+  state->owns_stream = stream == nullptr;
+  state->stream = static_cast<cudaStream_t>(stream);
   cudaError_t err = cudaSetDevice(device);
-  if (err == cudaSuccess) err = cudaStreamCreate(&state->stream);
+  if (err == cudaSuccess && state->owns_stream) {
+    err = cudaStreamCreate(&state->stream);
+  }
   if (err != cudaSuccess) {
     *error = Error("creating a stream on the GPU", err);
     return nullptr;
@@ -221,7 +256,7 @@ SliceRunner::~SliceRunner() {
        {&s.host_grad_weights, &s.host_grad_bias, &s.host_loss, &s.host_bad}) {
     if (b->ptr != nullptr) cudaFreeHost(b->ptr);
   }
-  if (s.stream != nullptr) cudaStreamDestroy(s.stream);
+  if (s.stream != nullptr && s.owns_stream) cudaStreamDestroy(s.stream);
 }
 
 std::string SliceRunner::SetFeatures(const FeatureSpec& spec,

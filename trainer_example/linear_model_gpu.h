@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "trainer_example/feature_spec.h"
 
@@ -18,15 +19,24 @@ namespace inputserve::trainer::gpu {
 // Number of usable GPUs; 0 on any error (no driver, no device).
 int DeviceCount();
 
-// Synchronous device-to-host copy from GPU `device`.
-std::string CopyToHost(int device, const void* src, size_t bytes, void* dst);
+// One non-blocking stream per GPU 0..n-1 (cudaStream_t as void*), for the
+// trainer's work and for the client to order its copies against.
+std::string CreateStreams(int n, std::vector<void*>* streams);
+void DestroyStreams(const std::vector<void*>& streams);
+
+// Device-to-host copy from GPU `device`, ordered after the work queued on
+// `stream` (the legacy default stream when null); returns once done.
+std::string CopyToHost(int device, void* stream, const void* src, size_t bytes,
+                       void* dst);
 
 // Per-device buffers and stream. Launch() enqueues one slice's work on the
 // device's stream and returns at once, so all GPUs run concurrently;
 // Finish() waits and adds the results into host arrays.
 class SliceRunner {
  public:
-  static std::unique_ptr<SliceRunner> Create(int device, std::string* error);
+  // Runs on `stream` (not owned) when given, else on a stream of its own.
+  static std::unique_ptr<SliceRunner> Create(int device, std::string* error,
+                                             void* stream = nullptr);
   ~SliceRunner();
   SliceRunner(const SliceRunner&) = delete;
   SliceRunner& operator=(const SliceRunner&) = delete;

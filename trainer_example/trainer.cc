@@ -75,7 +75,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     const TrainerOptions& options, Client* client, std::ostream* log) {
   if (absl::Status s = ValidateTrainerOptions(options); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<GradientBackend>> backend =
-      MakeBackend(client->memory_kind());
+      MakeBackend(client->memory_kind(), options.cuda_streams);
   if (!backend.ok()) return backend.status();
   return std::unique_ptr<Trainer>(
       new Trainer(options, client, log, *std::move(backend)));

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,6 +15,9 @@
 #include "inputserve/options.h"
 #include "trainer_example/trainer.h"
 #include "trainer_example/trainer_options.h"
+#ifdef INPUTSERVE_TRAINER_WITH_CUDA
+#include "trainer_example/linear_model_gpu.h"
+#endif
 
 ABSL_FLAG(std::string, servers, "",
           "Comma-separated inputserve data servers, HOST:PORT[,HOST:PORT...] "
@@ -45,6 +49,24 @@ namespace {
 int Fail(const std::string& message) {
   std::cerr << "trainer_example: error: " << message << std::endl;
   return 1;
+}
+
+// Creates the client, trains, prints the summary; the exit status.
+int Train(const inputserve::trainer::TrainerOptions& options,
+          inputserve::ClientOptions client_options) {
+  namespace tr = inputserve::trainer;
+  absl::StatusOr<std::unique_ptr<inputserve::Client>> client =
+      inputserve::Client::Create(std::move(client_options));
+  if (!client.ok()) {
+    return Fail("creating the client: " + client.status().ToString());
+  }
+  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer =
+      tr::Trainer::Create(options, client->get(), &std::cout);
+  if (!trainer.ok()) return Fail(trainer.status().ToString());
+  absl::StatusOr<tr::TrainSummary> summary = (*trainer)->Run();
+  if (!summary.ok()) return Fail(summary.status().ToString());
+  std::cout << tr::FormatSummaryLine(*summary) << std::endl;
+  return EXIT_SUCCESS;
 }
 
 }  // namespace
@@ -83,23 +105,30 @@ int main(int argc, char** argv) {
                 std::to_string(prefetch));
   }
 
+  // On GPUs the step runs on one stream per device, and the client orders
+  // its copies against the same streams (events, no host waits).
+  std::vector<void*> streams;
+#ifdef INPUTSERVE_TRAINER_WITH_CUDA
+  if (options.num_gpus > 0 && tr::gpu::DeviceCount() >= options.num_gpus) {
+    if (std::string err = tr::gpu::CreateStreams(options.num_gpus, &streams);
+        !err.empty()) {
+      return Fail("creating the GPU streams: " + err);
+    }
+  }
+#endif
+  options.cuda_streams = streams;
+
   inputserve::ClientOptions client_options;
   client_options.targets = options.servers;
+  client_options.cuda_streams = streams;
   client_options.num_devices = options.num_gpus;
   client_options.prefetch_batches = prefetch;
   client_options.consumer_id = absl::GetFlag(FLAGS_consumer_id);
   client_options.unavailable_timeout = absl::GetFlag(FLAGS_unavailable_timeout);
-  absl::StatusOr<std::unique_ptr<inputserve::Client>> client =
-      inputserve::Client::Create(std::move(client_options));
-  if (!client.ok()) {
-    return Fail("creating the client: " + client.status().ToString());
-  }
-
-  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer =
-      tr::Trainer::Create(options, client->get(), &std::cout);
-  if (!trainer.ok()) return Fail(trainer.status().ToString());
-  absl::StatusOr<tr::TrainSummary> summary = (*trainer)->Run();
-  if (!summary.ok()) return Fail(summary.status().ToString());
-  std::cout << tr::FormatSummaryLine(*summary) << std::endl;
-  return EXIT_SUCCESS;
+  const int status = Train(options, std::move(client_options));
+#ifdef INPUTSERVE_TRAINER_WITH_CUDA
+  // After the client and the trainer: nothing uses the streams any more.
+  tr::gpu::DestroyStreams(streams);
+#endif
+  return status;
 }

@@ -22,6 +22,10 @@ struct TrainerOptions {
   // labels run 0..1000).
   int num_classes = 0;
   int feature_side = 32;  // Images are average-pooled to at most this side.
+  // Not a flag: the CUDA stream per GPU that main() made and also gave the
+  // client, so the step's kernels are ordered after the batch's copy (and
+  // the client's next copies after the step). Empty on the CPU.
+  std::vector<void*> cuda_streams;
 };
 
 // Splits "a:1,b:2" into targets. INVALID_ARGUMENT naming --servers when the

@@ -2,8 +2,9 @@
 // hands out views into the received buffer (no copy); the CUDA backend copies
 // each slice into per-GPU buffers. Both also build the synthetic cache: slice
 // 0 copied once to every device. Place/BuildCache are called from the one
-// thread that calls Client::Next(); the leases they return may be dropped on
-// any thread, and may outlive the backend.
+// thread that calls Client::Next(), the arrival calls from stream threads;
+// the leases they return may be dropped on any thread, and may outlive the
+// backend.
 #ifndef INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 #define INPUTSERVE_CLIENT_DEVICE_BACKEND_H_
 
@@ -44,13 +45,27 @@ class DeviceBackend {
   // valid while the returned lease lives.
   virtual absl::StatusOr<DeviceLease> BuildCache(const uint8_t* batch,
                                                  DevicePointers* out) = 0;
+  // Host-to-device bytes copied so far. Any thread.
+  virtual uint64_t h2d_bytes() const { return 0; }
+
+  // Early copies, called by the stream thread that fills host buffer
+  // `batch` (any thread; one at a time per buffer): a batch begins in it;
+  // its first `filled` bytes are final; forget what was copied early from
+  // it (a stream error, or a batch that is not announced). A backend that
+  // copies may start copying complete slices so Place() finds them on
+  // their way. Place() of a buffer not announced copies everything itself.
+  virtual void BeginArrival(const uint8_t* /*batch*/) {}
+  virtual void BytesArrived(const uint8_t* /*batch*/, size_t /*filled*/) {}
+  virtual void AbandonArrival(const uint8_t* /*batch*/) {}
 };
 
-// The backend for `kind` (kAuto resolved: CUDA when compiled in and at
-// least max(1, num_devices) GPUs exist, else host). FAILED_PRECONDITION for
-// kCuda without CUDA support or with too few GPUs.
+// The backend for options.device_kind (kAuto resolved: CUDA when compiled
+// in and at least max(1, num_devices) GPUs exist, else host).
+// FAILED_PRECONDITION for kCuda without CUDA support or with too few GPUs;
+// INVALID_ARGUMENT for a device_ring_depth outside [2, 64] or cuda_streams
+// not empty and not one per device.
 absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateDeviceBackend(
-    DeviceKind kind, int num_devices, const BatchLayout* layout);
+    const ClientOptions& options, const BatchLayout* layout);
 
 // GPUs visible to this process; 0 without CUDA support or without a driver.
 int CudaDeviceCount();

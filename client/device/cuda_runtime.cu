@@ -15,6 +15,8 @@ std::string Error(const char* call, cudaError_t err) {
 
 }  // namespace
 
+bool CompiledIn() { return true; }
+
 int DeviceCount() {
   // Left untouched by a failing call (no driver: error 35), so start at 0.
   int count = 0;
@@ -57,6 +59,44 @@ std::string CreateStream(int device, void** stream) {
 void DestroyStream(int device, void* stream) {
   cudaSetDevice(device);
   cudaStreamDestroy(static_cast<cudaStream_t>(stream));
+}
+
+std::string CreateEvent(int device, void** event) {
+  std::string err = Error("cudaSetDevice", cudaSetDevice(device));
+  if (!err.empty()) return err;
+  cudaEvent_t e = nullptr;
+  err = Error("cudaEventCreateWithFlags",
+              cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  *event = e;
+  return err;
+}
+
+void DestroyEvent(int device, void* event) {
+  cudaSetDevice(device);
+  cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+std::string RecordEvent(int device, void* event, void* stream) {
+  std::string err = Error("cudaSetDevice", cudaSetDevice(device));
+  if (!err.empty()) return err;
+  return Error("cudaEventRecord",
+               cudaEventRecord(static_cast<cudaEvent_t>(event),
+                               static_cast<cudaStream_t>(stream)));
+}
+
+std::string StreamWaitEvent(int device, void* stream, void* event) {
+  std::string err = Error("cudaSetDevice", cudaSetDevice(device));
+  if (!err.empty()) return err;
+  return Error("cudaStreamWaitEvent",
+               cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
+                                   static_cast<cudaEvent_t>(event), 0));
+}
+
+std::string EventSynchronize(int device, void* event) {
+  std::string err = Error("cudaSetDevice", cudaSetDevice(device));
+  if (!err.empty()) return err;
+  return Error("cudaEventSynchronize",
+               cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
 }
 
 std::string CopyAsync(int device, void* stream, const Copy* copies, size_t n) {

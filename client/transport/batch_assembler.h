@@ -38,6 +38,8 @@ class BatchAssembler {
   // The header of the batch being (or just) assembled.
   const v1::BatchHeader& header() const { return header_; }
   bool in_batch() const { return in_batch_; }
+  // Payload bytes of the current (or just completed) batch received so far.
+  size_t filled() const { return filled_; }
   // Payload bytes carried by the chunk last consumed without error.
   size_t last_chunk_bytes() const { return last_chunk_bytes_; }
   // Forgets a partial batch (after a stream error).

@@ -80,10 +80,22 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
 
   BatchAssembler assembler(shared_.layout);
   Slot* slot = nullptr;
+  // Whether the device backend follows the batch being assembled (real
+  // ones only: a synthetic batch is cached once, from its slot).
+  DeviceBackend* early = nullptr;
   const BatchAssembler::AcquireFn acquire =
-      [this, &slot](const v1::BatchHeader&) -> absl::StatusOr<uint8_t*> {
+      [this, &slot,
+       &early](const v1::BatchHeader& header) -> absl::StatusOr<uint8_t*> {
     slot = shared_.queue->AcquireFree();
     if (slot == nullptr) return absl::CancelledError("client paused");
+    early = header.mode() == v1::MODE_REAL ? shared_.backend : nullptr;
+    if (early != nullptr) {
+      early->BeginArrival(slot->data);
+    } else if (shared_.backend != nullptr) {
+      // Early copies an earlier batch left in this buffer must not pass
+      // for this one's.
+      shared_.backend->AbandonArrival(slot->data);
+    }
     return slot->data;
   };
   grpc::ByteBuffer buffer;
@@ -106,6 +118,9 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
     }
     shared_.counters->Add(shared_.counters->bytes_received,
                           assembler.last_chunk_bytes());
+    if (early != nullptr && slot != nullptr) {
+      early->BytesArrived(slot->data, assembler.filled());
+    }
     if (*progress == BatchAssembler::Progress::kComplete) {
       slot->header = assembler.header();
       slot->source = config_.target_index;
@@ -117,7 +132,10 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
       *delivered = true;
     }
   }
-  if (slot != nullptr) shared_.queue->Abandon(slot);
+  if (slot != nullptr) {
+    if (early != nullptr) early->AbandonArrival(slot->data);
+    shared_.queue->Abandon(slot);
+  }
   if (!error.ok()) {
     // Our side gives up on this call: cancel so Finish() does not wait for
     // the server to finish a stream we no longer read.

@@ -15,6 +15,7 @@
 #include "client/batch_layout.h"
 #include "client/batch_queue.h"
 #include "client/client_counters.h"
+#include "client/device/backend.h"
 #include "client/transport/stream_gate.h"
 #include "client/transport/target_health.h"
 #include "grpcpp/channel.h"
@@ -37,6 +38,9 @@ struct BatchStreamShared {
   StreamGate* gate = nullptr;
   ClientCounters* counters = nullptr;
   TargetHealth* health = nullptr;
+  // Told about real batches' bytes as they arrive, to start device copies
+  // early; null: not told.
+  DeviceBackend* backend = nullptr;
 };
 
 class BatchStream {

@@ -177,7 +177,8 @@ py::dict StatsDict(const ClientStats& s) {
       py::arg("prefetch_ready") = s.prefetch_ready,
       py::arg("prefetch_occupancy") = s.prefetch_occupancy,
       py::arg("mode_generation") = s.mode_generation,
-      py::arg("mode") = ModeName(s.mode), py::arg("pool_slots") = s.pool_slots);
+      py::arg("mode") = ModeName(s.mode), py::arg("pool_slots") = s.pool_slots,
+      py::arg("h2d_bytes") = s.h2d_bytes);
 }
 
 py::object TensorArray(py::object self, const std::string& name, int device) {

@@ -75,6 +75,7 @@ struct ClientStats {
   uint64_t bytes_received = 0;     // Payload bytes over the network.
   uint64_t cache_hits = 0;         // Next() served from the synthetic cache.
   uint64_t synthetic_uploads = 0;  // Times the synthetic batch was cached.
+  uint64_t h2d_bytes = 0;          // Host-to-device bytes copied (CUDA).
   uint64_t reconnects = 0;         // Streams re-opened after a failure.
   uint64_t stream_errors = 0;      // Streams that ended with an error.
   double wait_seconds = 0;         // Time Next() spent waiting for data.

@@ -43,6 +43,20 @@ struct ClientOptions {
   // N equal slices, one per device.
   int num_devices = 0;
   DeviceKind device_kind = DeviceKind::kAuto;
+  // CUDA: device buffers per GPU that batches rotate through, so the copy of
+  // the next batch never lands in memory the trainer may still read. In
+  // [2, 64]. Batches being received are copied as they arrive and take a
+  // buffer too: when held and arriving batches need more, the ring grows.
+  int device_ring_depth = 3;
+  // CUDA: the trainer's stream per device (a cudaStream_t each, as void*, in
+  // device order), or empty. With streams, a batch is ready on the device
+  // when the trainer's stream reaches the point where Next() returned (the
+  // stream waits on the copy's event; the host does not), and dropping the
+  // batch records an event on that stream: its memory is reused only after
+  // the work queued on the stream so far. Without streams, Next() waits on
+  // the host for the batch's copy, and dropping a batch means the trainer's
+  // work on it has finished. Streams must outlive the batches handed out.
+  std::vector<void*> cuda_streams;
   // Batches received ahead of Next() (host memory slots).
   int prefetch_batches = 2;
   // Data streams opened to each target (on separate channels).

@@ -114,6 +114,7 @@ def test_synthetic_mode_identical_arrays_and_flat_server_bytes(start_server):
                              'mode="synthetic"') == sent
         stats = client.stats()
         assert stats["cache_hits"] >= 200 and stats["synthetic_uploads"] == 1
+        assert stats["h2d_bytes"] == 0  # Host memory: nothing is copied.
 
 
 def test_flip_to_real_through_the_admin_cli(start_server):

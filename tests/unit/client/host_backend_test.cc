@@ -59,10 +59,13 @@ TEST(DeviceBackendTest, AutoFallsBackToHostWithoutGpus) {
   absl::StatusOr<BatchLayout> layout = BatchLayout::Create(kBatch, Specs(), 2);
   ASSERT_TRUE(layout.ok());
   if (CudaDeviceCount() >= 2) GTEST_SKIP() << "GPUs present";
-  auto backend = CreateDeviceBackend(DeviceKind::kAuto, 2, &*layout);
+  ClientOptions options;
+  options.num_devices = 2;
+  auto backend = CreateDeviceBackend(options, &*layout);
   ASSERT_TRUE(backend.ok());
   EXPECT_EQ((*backend)->memory_kind(), MemoryKind::kHost);
-  auto cuda = CreateDeviceBackend(DeviceKind::kCuda, 2, &*layout);
+  options.device_kind = DeviceKind::kCuda;
+  auto cuda = CreateDeviceBackend(options, &*layout);
   EXPECT_EQ(cuda.status().code(), absl::StatusCode::kFailedPrecondition);
   // Built with CUDA the message names the GPUs wanted (2); built without,
   // it says so.
