@@ -8,6 +8,15 @@
 
 #include "gtest/gtest.h"
 
+// Sanitizers replace malloc, and mallopt with it.
+#if defined(__SANITIZE_ADDRESS__)
+#define INPUTSERVE_OWN_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define INPUTSERVE_OWN_MALLOC 1
+#endif
+#endif
+
 namespace inputserve::client_internal {
 namespace {
 
@@ -32,7 +41,7 @@ long FaultsOfOneRound(int count) {
 }
 
 TEST(ReceiveMemoryTest, FreedReceiveBuffersStayResident) {
-#if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
+#if defined(INPUTSERVE_OWN_MALLOC) || !defined(__GLIBC__)
   GTEST_SKIP() << "needs glibc's own malloc";
 #else
   ASSERT_EQ(std::getenv("MALLOC_TRIM_THRESHOLD_"), nullptr);
