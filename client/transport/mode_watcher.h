@@ -3,6 +3,10 @@
 // change) and reporting each status to a callback. Reconnects with backoff.
 // The callback runs on the watcher's thread. Thread-safe; the destructor
 // cancels the call and joins.
+// The watcher's thread never waits inside gRPC's poller: a second polling
+// thread beside a data stream's takes over reading the data socket and hands
+// every chunk across threads (hundreds of context switches per batch). It
+// polls without blocking every kIdlePollInterval and sleeps in between.
 #ifndef INPUTSERVE_CLIENT_TRANSPORT_MODE_WATCHER_H_
 #define INPUTSERVE_CLIENT_TRANSPORT_MODE_WATCHER_H_
 
@@ -18,6 +22,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "inputserve/v1/common.pb.h"
+#include "inputserve/v1/input_service.grpc.pb.h"
 
 namespace inputserve::client_internal {
 
@@ -35,8 +40,15 @@ class ModeWatcher {
   ModeWatcher(const ModeWatcher&) = delete;
   ModeWatcher& operator=(const ModeWatcher&) = delete;
 
+  // Longest delay this adds to a mode change or to the destructor.
+  static constexpr absl::Duration kIdlePollInterval = absl::Milliseconds(20);
+
  private:
+  class Queue;
   void Run();
+  // One WatchMode call, from start to end; true if it delivered a status.
+  bool WatchOnce(Queue& queue, v1::InputService::Stub& stub,
+                 grpc::ClientContext* context, uint64_t connection);
 
   const int target_index_;
   const std::shared_ptr<grpc::Channel> channel_;

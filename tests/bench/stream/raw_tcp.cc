@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,15 +45,73 @@ void NoDelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+ThreadUsage UsageNow() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  auto seconds = [](const timeval& tv) {
+    return tv.tv_sec + tv.tv_usec * 1e-6;
+  };
+  ThreadUsage u;
+  u.user_seconds = seconds(ru.ru_utime);
+  u.system_seconds = seconds(ru.ru_stime);
+  u.minor_faults = ru.ru_minflt;
+  u.major_faults = ru.ru_majflt;
+  u.voluntary_switches = ru.ru_nvcsw;
+  u.involuntary_switches = ru.ru_nivcsw;
+  return u;
+}
+
+ThreadUsage Minus(const ThreadUsage& a, const ThreadUsage& b) {
+  return {a.user_seconds - b.user_seconds,
+          a.system_seconds - b.system_seconds,
+          a.minor_faults - b.minor_faults,
+          a.major_faults - b.major_faults,
+          a.voluntary_switches - b.voluntary_switches,
+          a.involuntary_switches - b.involuntary_switches};
+}
+
+// Restores the calling thread's CPU mask on scope exit.
+class AffinityRestorer {
+ public:
+  AffinityRestorer() {
+    saved_ = sched_getaffinity(0, sizeof(mask_), &mask_) == 0;
+  }
+  ~AffinityRestorer() {
+    if (saved_) sched_setaffinity(0, sizeof(mask_), &mask_);
+  }
+
+ private:
+  cpu_set_t mask_;
+  bool saved_ = false;
+};
+
 }  // namespace
+
+absl::Status PinThisThread(int cpu) {
+  if (cpu < 0) return absl::OkStatus();
+  if (cpu >= CPU_SETSIZE) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cpu ", cpu, " is too large"));
+  }
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  CPU_SET(cpu, &mask);
+  if (sched_setaffinity(0, sizeof(mask), &mask) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot pin a thread to cpu ", cpu, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
                                     size_t payload_bytes, int warmup,
-                                    int batches) {
+                                    int batches, RawTcpPins pins) {
   if (pool.empty() || payload_bytes == 0 || warmup < 1 || batches < 1) {
     return absl::InvalidArgumentError(
         "raw TCP run needs a pool, a payload, warmup >= 1 and batches >= 1");
   }
+  AffinityRestorer restore_affinity;
+  if (absl::Status s = PinThisThread(pins.receiver_cpu); !s.ok()) return s;
   Fd listener;
   listener.fd = socket(AF_INET, SOCK_STREAM, 0);
   if (listener.fd < 0) return Errno("socket");
@@ -71,7 +131,12 @@ absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
 
   const int total = warmup + batches;
   absl::Status send_status;
+  ThreadUsage sender_usage;
   std::thread sender([&] {
+    if (absl::Status s = PinThisThread(pins.sender_cpu); !s.ok()) {
+      send_status = s;
+    }
+    ThreadUsage sender_start;
     Fd out;
     out.fd = socket(AF_INET, SOCK_STREAM, 0);
     if (out.fd < 0 || connect(out.fd, reinterpret_cast<sockaddr*>(&addr),
@@ -94,7 +159,9 @@ absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
         p += n;
         left -= static_cast<size_t>(n);
       }
+      if (i == warmup - 1) sender_start = UsageNow();
     }
+    sender_usage = Minus(UsageNow(), sender_start);
   });
 
   Fd in;
@@ -119,6 +186,7 @@ absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
   RawTcpRun run;
   absl::Time start;
   double cpu_start = 0;
+  ThreadUsage receiver_start;
   absl::Status recv_status;
   for (int i = 0; i < total && recv_status.ok(); ++i) {
     uint8_t* dst = slots[i % kSlots].get();
@@ -136,14 +204,17 @@ absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
     if (i == warmup - 1) {
       start = absl::Now();
       cpu_start = CpuSeconds();
+      receiver_start = UsageNow();
     }
   }
   run.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   run.cpu_seconds = CpuSeconds() - cpu_start;
+  run.receiver = Minus(UsageNow(), receiver_start);
   run.batches = static_cast<uint64_t>(batches);
   // A failed read leaves the sender blocked in write(): unblock it.
   if (!recv_status.ok()) shutdown(in.fd, SHUT_RDWR);
   sender.join();
+  run.sender = sender_usage;
   if (!send_status.ok()) return send_status;
   if (!recv_status.ok()) return recv_status;
   return run;

@@ -15,17 +15,39 @@
 
 namespace inputserve::bench {
 
+// getrusage(RUSAGE_THREAD) of one thread over the timed batches.
+struct ThreadUsage {
+  double user_seconds = 0;
+  double system_seconds = 0;
+  int64_t minor_faults = 0;
+  int64_t major_faults = 0;
+  int64_t voluntary_switches = 0;
+  int64_t involuntary_switches = 0;
+};
+
 struct RawTcpRun {
   double seconds = 0;      // Wall time of the timed batches (receiver side).
   double cpu_seconds = 0;  // Process CPU time over the same span.
   uint64_t batches = 0;
+  ThreadUsage receiver;  // The reading thread (the caller).
+  ThreadUsage sender;    // The writing thread, from its warmup on.
+};
+
+// CPUs to pin the two ends to (sched_setaffinity); -1 leaves a thread where
+// the scheduler puts it. The caller's own affinity is restored afterwards.
+struct RawTcpPins {
+  int sender_cpu = -1;
+  int receiver_cpu = -1;
 };
 
 // Sends warmup + batches payloads (cycling through `pool`, each
 // `payload_bytes` long) and times the last `batches` at the receiver.
 absl::StatusOr<RawTcpRun> RunRawTcp(const std::vector<const uint8_t*>& pool,
                                     size_t payload_bytes, int warmup,
-                                    int batches);
+                                    int batches, RawTcpPins pins = {});
+
+// Pins the calling thread to `cpu` (no-op for -1).
+absl::Status PinThisThread(int cpu);
 
 }  // namespace inputserve::bench
 
