@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "server/log.h"
 
 namespace inputserve {
@@ -202,18 +203,16 @@ TokenAuthenticator::~TokenAuthenticator() = default;
 
 absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromToken(
     absl::string_view token) {
-  absl::StatusOr<std::string> parsed = ParseToken(token);
-  if (!parsed.ok()) return parsed.status();
-  return TokenAuthenticator(*std::move(parsed), /*allow_all=*/false);
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string parsed, ParseToken(token));
+  return TokenAuthenticator(std::move(parsed), /*allow_all=*/false);
 }
 
 absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromFile(
     const std::string& path, absl::Duration recheck_interval) {
-  absl::StatusOr<TokenFileRead> read = ReadTokenFile(path, nullptr);
-  if (!read.ok()) return read.status();
-  if (!read->token.ok()) return read->token.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(TokenFileRead read, ReadTokenFile(path, nullptr));
+  if (!read.token.ok()) return read.token.status();
   return TokenAuthenticator(std::make_unique<TokenFile>(
-      path, recheck_interval, read->identity, *std::move(read->token)));
+      path, recheck_interval, read.identity, *std::move(read.token)));
 }
 
 TokenAuthenticator TokenAuthenticator::AllowAll() {

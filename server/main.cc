@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "server/flags_help.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -153,7 +154,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  if (absl::Status s = ValidateServerOptions(o); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(ValidateServerOptions(o));
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -55,24 +56,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  absl::StatusOr<std::string> cert = ReadFile("tls_cert_file", tls.cert_file);
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadFile("tls_key_file", tls.key_file);
-  if (!key.ok()) return key.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string cert,
+                              ReadFile("tls_cert_file", tls.cert_file));
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string key,
+                              ReadFile("tls_key_file", tls.key_file));
   // gRPC reports unusable PEM only as a failure to listen; name the file.
-  if (absl::Status s = CheckPem("tls_cert_file", tls.cert_file, *cert);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckPem("tls_key_file", tls.key_file, *key); !s.ok()) {
-    return s;
-  }
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  INPUTSERVE_RETURN_IF_ERROR(CheckPem("tls_cert_file", tls.cert_file, cert));
+  INPUTSERVE_RETURN_IF_ERROR(CheckPem("tls_key_file", tls.key_file, key));
+  ssl.pem_key_cert_pairs.push_back({key, cert});
   if (!tls.client_ca_file.empty()) {
-    absl::StatusOr<std::string> ca =
-        ReadFile("tls_client_ca_file", tls.client_ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        std::string ca, ReadFile("tls_client_ca_file", tls.client_ca_file));
+    ssl.pem_root_certs = ca;
     ssl.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
@@ -139,7 +134,7 @@ absl::Status WriteFileAtomically(const std::string& path,
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
-  if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(ValidateServerOptions(options));
   // Shuffling is one decision: a shuffle buffer also reshuffles file order.
   options.dataset.shuffle_files = options.shuffle_buffer > 1;
   std::unique_ptr<Server> server(new Server(std::move(options)));
@@ -173,10 +168,10 @@ absl::Status Server::Start() {
   pipeline_options.prefetch_batches = options_.prefetch_batches;
   pipeline_options.shuffle_buffer = options_.shuffle_buffer;
   pipeline_options.seed = options_.dataset.seed;
-  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(
-      *std::move(dataset), pipeline_options, metrics_.get());
-  if (!pipeline.ok()) return pipeline.status();
-  pipeline_ = *std::move(pipeline);
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Pipeline> pipeline,
+      Pipeline::Create(*std::move(dataset), pipeline_options, metrics_.get()));
+  pipeline_ = std::move(pipeline);
 
   absl::StatusOr<BatchPtr> first = pipeline_->FirstBatch(kFirstBatchTimeout);
   if (!first.ok()) {
@@ -205,10 +200,10 @@ absl::Status Server::Start() {
       auth_ = std::make_unique<TokenAuthenticator>(
           TokenAuthenticator::AllowAll());
     } else {
-      absl::StatusOr<TokenAuthenticator> auth =
-          TokenAuthenticator::FromFile(options_.admin_token_file);
-      if (!auth.ok()) return auth.status();
-      auth_ = std::make_unique<TokenAuthenticator>(*std::move(auth));
+      INPUTSERVE_ASSIGN_OR_RETURN(
+          TokenAuthenticator auth,
+          TokenAuthenticator::FromFile(options_.admin_token_file));
+      auth_ = std::make_unique<TokenAuthenticator>(std::move(auth));
     }
   }
 
@@ -247,8 +242,8 @@ absl::Status Server::Start() {
         });
   }
 
-  if (absl::Status s = StartGrpc(); !s.ok()) return s;
-  if (absl::Status s = StartMetrics(); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(StartGrpc());
+  INPUTSERVE_RETURN_IF_ERROR(StartMetrics());
   LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
           ", shard ", options_.dataset.shard_index, "/",
           options_.dataset.num_shards, ", mode ",
@@ -258,23 +253,23 @@ absl::Status Server::Start() {
 }
 
 absl::Status Server::StartGrpc() {
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      ServerCredentials(options_.tls);
-  if (!creds.ok()) return creds.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                              ServerCredentials(options_.tls));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  absl::StatusOr<std::unique_ptr<grpc::Server>> data = BuildAndStartServer(
-      "listen", options_.listen, *creds, input_service_.get(), &ports_.data);
-  if (!data.ok()) return data.status();
-  data_server_ = *std::move(data);
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<grpc::Server> data,
+      BuildAndStartServer("listen", options_.listen, creds,
+                          input_service_.get(), &ports_.data));
+  data_server_ = std::move(data);
   if (admin_service_ != nullptr) {
-    absl::StatusOr<std::unique_ptr<grpc::Server>> admin =
-        BuildAndStartServer("admin_listen", options_.admin_listen, *creds,
-                            admin_service_.get(), &ports_.admin);
-    if (!admin.ok()) return admin.status();
-    admin_server_ = *std::move(admin);
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        std::unique_ptr<grpc::Server> admin,
+        BuildAndStartServer("admin_listen", options_.admin_listen, creds,
+                            admin_service_.get(), &ports_.admin));
+    admin_server_ = std::move(admin);
   }
   return absl::OkStatus();
 }

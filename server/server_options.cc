@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace inputserve {
 namespace {
@@ -77,16 +78,10 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view flag,
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& o) {
-  if (absl::StatusOr<HostPort> hp = ParseHostPort("listen", o.listen);
-      !hp.ok()) {
-    return hp.status();
-  }
+  INPUTSERVE_RETURN_IF_ERROR(ParseHostPort("listen", o.listen).status());
   if (!o.admin_listen.empty()) {
-    if (absl::StatusOr<HostPort> hp =
-            ParseHostPort("admin_listen", o.admin_listen);
-        !hp.ok()) {
-      return hp.status();
-    }
+    INPUTSERVE_RETURN_IF_ERROR(
+        ParseHostPort("admin_listen", o.admin_listen).status());
     if (o.admin_token_file.empty() && !o.admin_insecure_no_auth) {
       return absl::InvalidArgumentError(
           "the admin service needs --admin_token_file (a file whose first "
@@ -94,65 +89,36 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
           "without authentication, or --admin_listen= to disable it");
     }
     if (!o.admin_token_file.empty()) {
-      if (absl::Status s =
-              CheckReadableFile("admin_token_file", o.admin_token_file);
-          !s.ok()) {
-        return s;
-      }
+      INPUTSERVE_RETURN_IF_ERROR(
+          CheckReadableFile("admin_token_file", o.admin_token_file));
     }
   }
   if (!o.metrics_listen.empty()) {
-    if (absl::StatusOr<HostPort> hp =
-            ParseHostPort("metrics_listen", o.metrics_listen);
-        !hp.ok()) {
-      return hp.status();
-    }
+    INPUTSERVE_RETURN_IF_ERROR(
+        ParseHostPort("metrics_listen", o.metrics_listen).status());
   }
   if (o.dataset.spec.empty()) {
     return absl::InvalidArgumentError(
         "--dataset is required: cifar10:<dir|glob>, imagenet:<glob>, "
         "synthetic:cifar10 or synthetic:imagenet");
   }
-  if (absl::Status s = CheckRange("batch_size", o.batch_size, 1, 65536);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("num_shards", o.dataset.num_shards, 1, 65536);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("shard_index", o.dataset.shard_index, 0,
-                                  int64_t{o.dataset.num_shards} - 1);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("image_size", o.dataset.image_size, 8, 4096);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("decode_threads", o.decode_threads, 0, 1024);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("prefetch_batches", o.prefetch_batches, 1, 1024);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("max_streams", o.max_streams, 1, 100000);
-      !s.ok()) {
-    return s;
-  }
+  INPUTSERVE_RETURN_IF_ERROR(CheckRange("batch_size", o.batch_size, 1, 65536));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("num_shards", o.dataset.num_shards, 1, 65536));
+  INPUTSERVE_RETURN_IF_ERROR(CheckRange("shard_index", o.dataset.shard_index, 0,
+                                        int64_t{o.dataset.num_shards} - 1));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("image_size", o.dataset.image_size, 8, 4096));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("decode_threads", o.decode_threads, 0, 1024));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("prefetch_batches", o.prefetch_batches, 1, 1024));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("max_streams", o.max_streams, 1, 100000));
   if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
     return absl::InvalidArgumentError(
         "--tls_cert_file and --tls_key_file must be given together");
@@ -167,7 +133,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         {"tls_key_file", o.tls.key_file},
         {"tls_client_ca_file", o.tls.client_ca_file}}) {
     if (path.empty()) continue;
-    if (absl::Status s = CheckReadableFile(flag, path); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(CheckReadableFile(flag, path));
   }
   if (o.drain_timeout < absl::ZeroDuration() ||
       o.drain_timeout > absl::Seconds(300)) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -51,13 +52,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
       {tls.key_file, "TLS client key (tls.key_file)", &ssl.pem_private_key}};
   for (const auto& f : files) {
     if (f.path.empty()) continue;
-    absl::StatusOr<std::string> pem = ReadFileContents(f.path, f.what);
-    if (!pem.ok()) return pem.status();
-    if (pem->find("-----BEGIN") == std::string::npos) {
+    INPUTSERVE_ASSIGN_OR_RETURN(std::string pem,
+                                ReadFileContents(f.path, f.what));
+    if (pem.find("-----BEGIN") == std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
           f.what, " '", f.path, "' holds no PEM block (-----BEGIN ...)"));
     }
-    *f.out = *std::move(pem);
+    *f.out = std::move(pem);
   }
   if (ssl.pem_cert_chain.empty() != ssl.pem_private_key.empty()) {
     return absl::InvalidArgumentError(

@@ -1,5 +1,6 @@
 #include "server/codec/image_preprocessor.h"
 
+#include "common/status_macros.h"
 #include "server/codec/resize.h"
 #include "server/codec/rng.h"
 
@@ -88,13 +89,13 @@ absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,
                                                   Planner plan,
                                                   int full_scale_denom,
                                                   uint8_t* out) {
-  absl::StatusOr<JpegHeader> header =
-      decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_);
-  if (!header.ok()) return header.status();
-  const CropPlan chosen = plan(header->width, header->height);
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      JpegHeader header,
+      decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_));
+  const CropPlan chosen = plan(header.width, header.height);
   const CropWindow& w = chosen.window;
   if (w.width <= 0 || w.height <= 0 || w.x < 0 || w.y < 0 ||
-      w.x + w.width > header->width || w.y + w.height > header->height) {
+      w.x + w.width > header.width || w.y + w.height > header.height) {
     return absl::InvalidArgumentError("crop window outside the image");
   }
   RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace inputserve {
 namespace {
@@ -131,7 +132,7 @@ absl::Status JpegDecoder::ResetTurbo() {
 
 absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
   if (turbo_ == nullptr) {
-    if (absl::Status s = ResetTurbo(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(ResetTurbo());
   }
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(turbo_,
@@ -141,7 +142,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
     (void)ResetTurbo();  // A failed handle can keep failing: start afresh.
     return absl::DataLossError(absl::StrCat("bad JPEG header: ", msg));
   }
-  if (absl::Status s = CheckJpegDimensions(w, h); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(CheckJpegDimensions(w, h));
   JpegHeader header;
   header.width = w;
   header.height = h;
@@ -153,17 +154,16 @@ absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
 absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
                                                    int scale_denom,
                                                    DecodedImage* out) {
-  if (absl::Status s = CheckScale(scale_denom); !s.ok()) return s;
-  absl::StatusOr<JpegHeader> header = ReadHeader(jpeg);
-  if (!header.ok()) return header.status();
+  INPUTSERVE_RETURN_IF_ERROR(CheckScale(scale_denom));
+  INPUTSERVE_ASSIGN_OR_RETURN(JpegHeader header, ReadHeader(jpeg));
   const tjscalingfactor sf = {1, scale_denom};
-  const int sw = TJSCALED(header->width, sf);
-  const int sh = TJSCALED(header->height, sf);
+  const int sw = TJSCALED(header.width, sf);
+  const int sh = TJSCALED(header.height, sf);
   const size_t pixels = static_cast<size_t>(sw) * sh;
   out->pixels.resize(pixels * 3);
   unsigned char* dst = out->pixels.data();
   int pf = TJPF_RGB;
-  if (header->cmyk) {
+  if (header.cmyk) {
     cmyk_.resize(pixels * 4);
     dst = cmyk_.data();
     pf = TJPF_CMYK;  // TurboJPEG will not convert CMYK to RGB itself.
@@ -178,7 +178,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
       return absl::DataLossError(absl::StrCat("corrupt JPEG: ", msg));
     }
   }
-  if (header->cmyk) CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
+  if (header.cmyk) CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
   out->width = sw;
   out->height = sh;
   out->x = out->y = 0;
@@ -205,7 +205,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
     absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
     DecodedImage* out) {
   if (libjpeg_ == nullptr) {
-    if (absl::Status s = ResetLibjpeg(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(ResetLibjpeg());
   }
   if (jpeg.empty()) return absl::DataLossError("empty JPEG");
   LibjpegState* st = libjpeg_.get();

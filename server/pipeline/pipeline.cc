@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "server/log.h"
 
 namespace inputserve {
@@ -200,9 +201,8 @@ absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
     if (queue_.closed()) return absl::CancelledError("pipeline stopped");
     group.clear();
     for (size_t i = filled; i < b; ++i) {
-      absl::StatusOr<Shuffled> next = NextRecord();
-      if (!next.ok()) return next.status();
-      group.push_back(*std::move(next));
+      INPUTSERVE_ASSIGN_OR_RETURN(Shuffled next, NextRecord());
+      group.push_back(std::move(next));
     }
     if (filled == 0) batch->epoch = group.front().epoch;
     const size_t ok = DecodeInto(group, payload->data() + filled * image_bytes,
@@ -251,7 +251,7 @@ absl::Status Pipeline::FillShuffleBuffer() {
 
 absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
   for (;;) {
-    if (absl::Status s = FillShuffleBuffer(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(FillShuffleBuffer());
     if (!shuffle_buffer_.empty()) break;
     // The epoch is over and drained: shuffling never mixes two epochs, so
     // every record appears once per epoch.
@@ -263,7 +263,7 @@ absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
     records_this_epoch_ = 0;
     reader_epoch_done_ = false;
     shuffle_rng_.seed(SplitMix64(options_.seed ^ SplitMix64(reader_epoch_)));
-    if (absl::Status s = reader_->StartEpoch(reader_epoch_); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(reader_->StartEpoch(reader_epoch_));
   }
   size_t pick = 0;
   if (options_.shuffle_buffer > 1) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/codec/rng.h"
 #include "server/tools/datagen.h"
 #include "server/tools/image_painter.h"
@@ -45,7 +46,7 @@ absl::StatusOr<std::vector<std::string>> WriteCifar10Files(
     }
     const std::string path =
         absl::StrCat(options.out_dir, "/data_batch_", f + 1, ".bin");
-    if (absl::Status s = WriteWholeFile(path, data); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(WriteWholeFile(path, data));
     written.push_back(path);
   }
   return written;

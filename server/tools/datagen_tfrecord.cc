@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 #include "server/codec/rng.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
@@ -83,12 +84,12 @@ absl::StatusOr<std::vector<std::string>> WriteTfrecordFiles(
       const bool gray = rng.Uniform() < options.grayscale_fraction;
       rgb.resize(static_cast<size_t>(width) * height * 3);
       PaintClassImage(label, width, height, rng, rgb.data());
-      absl::StatusOr<std::string> jpeg =
-          EncodeJpeg(tj.get(), rgb, width, height, gray, options.quality);
-      if (!jpeg.ok()) return jpeg.status();
+      INPUTSERVE_ASSIGN_OR_RETURN(
+          std::string jpeg,
+          EncodeJpeg(tj.get(), rgb, width, height, gray, options.quality));
       ExampleFeatures features;
       features.bytes = {
-          {"image/encoded", *std::move(jpeg)},
+          {"image/encoded", std::move(jpeg)},
           {"image/format", "JPEG"},
           {"image/colorspace", gray ? "Grayscale" : "RGB"},
           {"image/filename", absl::StrFormat("synthetic_%08d.JPEG", i)}};
@@ -100,7 +101,7 @@ absl::StatusOr<std::vector<std::string>> WriteTfrecordFiles(
     }
     const std::string path =
         absl::StrFormat("%s/train-%05d-of-%05d", options.out_dir, f, num_files);
-    if (absl::Status s = WriteWholeFile(path, data); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(WriteWholeFile(path, data));
     written.push_back(path);
   }
   return written;

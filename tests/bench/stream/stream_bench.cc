@@ -51,6 +51,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "inputserve/client.h"
 #include "tests/bench/stream/pool_server.h"
 #include "tests/bench/stream/raw_tcp.h"
@@ -173,18 +174,17 @@ absl::Status CheckBatch(const Batch& batch, const PoolServer& server,
 absl::StatusOr<Measure> RunClient(PoolServer& server, ServingMode mode,
                                   int warmup, int batches, ClientStats* stats) {
   server.SetMode(mode);
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Create(BenchClientOptions(server.target(), /*cache=*/false));
-  if (!client.ok()) return client.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Client> client,
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/false)));
   Measure m;
   m.payload = server.payload_bytes();
   absl::Time start;
   double cpu_start = 0;
   for (int i = 0; i < warmup + batches; ++i) {
-    absl::StatusOr<const Batch*> batch = (*client)->Next();
-    if (!batch.ok()) return batch.status();
+    INPUTSERVE_ASSIGN_OR_RETURN(const Batch* batch, client->Next());
     if (i == 0 || i == warmup + batches - 1) {
-      if (absl::Status s = CheckBatch(**batch, server, mode); !s.ok()) return s;
+      INPUTSERVE_RETURN_IF_ERROR(CheckBatch(*batch, server, mode));
     }
     if (i == warmup - 1) {
       start = absl::Now();
@@ -194,7 +194,7 @@ absl::StatusOr<Measure> RunClient(PoolServer& server, ServingMode mode,
   m.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   m.cpu_seconds = CpuSeconds() - cpu_start;
   m.batches = static_cast<uint64_t>(batches);
-  *stats = (*client)->stats();
+  *stats = client->stats();
   return m;
 }
 
@@ -207,12 +207,11 @@ struct SyntheticNext {
 absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
                                                int64_t calls) {
   server.SetMode(ServingMode::kSynthetic);
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Create(BenchClientOptions(server.target(), /*cache=*/true));
-  if (!client.ok()) return client.status();
-  absl::StatusOr<const Batch*> first = (*client)->Next();
-  if (!first.ok()) return first.status();
-  if (!(*first)->from_cache) {
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Client> client,
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/true)));
+  INPUTSERVE_ASSIGN_OR_RETURN(const Batch* first, client->Next());
+  if (!first->from_cache) {
     return absl::InternalError("synthetic batch was not cached");
   }
   // The client closed its data stream on caching; let the server see it.
@@ -220,11 +219,11 @@ absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
   while (server.active_streams() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  const uint64_t client_before = (*client)->stats().bytes_received;
+  const uint64_t client_before = client->stats().bytes_received;
   const double server_before = server.bytes_sent();
   const absl::Time start = absl::Now();
   for (int64_t i = 0; i < calls; ++i) {
-    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    absl::StatusOr<const Batch*> batch = client->Next();
     if (!batch.ok() || !(*batch)->from_cache) {
       return absl::InternalError("cached Next() left the cache");
     }
@@ -233,7 +232,7 @@ absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
   SyntheticNext out;
   out.ns_per_call = seconds * 1e9 / calls;
   out.client_bytes_per_step =
-      static_cast<double>((*client)->stats().bytes_received - client_before) /
+      static_cast<double>(client->stats().bytes_received - client_before) /
       calls;
   out.server_bytes_per_step = (server.bytes_sent() - server_before) / calls;
   return out;

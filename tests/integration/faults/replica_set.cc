@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
 
@@ -104,10 +105,9 @@ std::vector<std::string> ReplicaSet::Args(int i) const {
 
 absl::Status ReplicaSet::StartAll() {
   for (int i = 0; i < size(); ++i) {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start(Args(i));
-    if (!server.ok()) return server.status();
-    replicas_[i] = *std::move(server);
+    INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
+                                ServerProcess::Start(Args(i)));
+    replicas_[i] = std::move(server);
     targets_[i] = replicas_[i]->data_target();
   }
   return absl::OkStatus();
@@ -133,10 +133,9 @@ absl::Status ReplicaSet::Restart(int i, absl::Duration timeout) {
 }
 
 absl::StatusOr<double> ReplicaSet::BatchesSent(int i) {
-  absl::StatusOr<std::string> text =
-      HttpGet(replicas_[i]->metrics_port(), "/metrics");
-  if (!text.ok()) return text.status();
-  return MetricValue(*text, "inputserve_batches_sent_total{mode=\"real\"}");
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::string text, HttpGet(replicas_[i]->metrics_port(), "/metrics"));
+  return MetricValue(text, "inputserve_batches_sent_total{mode=\"real\"}");
 }
 
 absl::StatusOr<double> ReplicaSet::WaitForStableBatchesSent(
@@ -146,13 +145,12 @@ absl::StatusOr<double> ReplicaSet::WaitForStableBatchesSent(
   absl::Time since = absl::Now();
   while (absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
-    absl::StatusOr<double> now = BatchesSent(i);
-    if (!now.ok()) return now.status();
-    if (!last.ok() || *now != *last) {
+    INPUTSERVE_ASSIGN_OR_RETURN(double now, BatchesSent(i));
+    if (!last.ok() || now != *last) {
       last = now;
       since = absl::Now();
     } else if (absl::Now() - since >= quiet) {
-      return *now;
+      return now;
     }
   }
   return absl::DeadlineExceededError(

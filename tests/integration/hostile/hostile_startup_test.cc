@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/sources/tfrecord.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 struct BadStart {
   const char* name;
@@ -218,7 +221,7 @@ TEST_P(HostileStartupTest, ExitsNonZeroNamingTheProblem) {
   CommandResult result = RunCommand(argv, absl::Seconds(30));
   EXPECT_GT(result.exit_code, 0) << "exit " << result.exit_code << "\n"
                                  << result.output;
-  EXPECT_NE(result.output.find(bad.message), std::string::npos)
+  EXPECT_THAT(result.output, HasSubstr(bad.message))
       << "expected '" << bad.message << "' in:\n"
       << result.output;
 }
@@ -237,8 +240,7 @@ TEST(HostileStartupUnreadableTest, UnreadableTokenFileIsNamed) {
                   "--dataset=synthetic:cifar10",
                   "--admin_token_file=" + Dir() + "/secret_token"});
   EXPECT_GT(result.exit_code, 0);
-  EXPECT_NE(result.output.find("is not readable"), std::string::npos)
-      << result.output;
+  EXPECT_THAT(result.output, HasSubstr("is not readable")) << result.output;
 }
 
 }  // namespace

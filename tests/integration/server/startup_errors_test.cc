@@ -1,15 +1,18 @@
 // Bad flags and bad data stop the server at start-up with a message that
 // names the problem, and a non-zero exit code.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 struct BadStart {
   const char* name;
@@ -27,8 +30,9 @@ TEST_P(StartupErrorsTest, ExitsNonZeroNamingTheProblem) {
   argv.insert(argv.end(), bad.args.begin(), bad.args.end());
   CommandResult result = RunCommand(argv, absl::Seconds(30));
   EXPECT_NE(result.exit_code, 0) << result.output;
-  EXPECT_NE(result.output.find(bad.message), std::string::npos)
-      << "expected '" << bad.message << "' in:\n" << result.output;
+  EXPECT_THAT(result.output, HasSubstr(bad.message))
+      << "expected '" << bad.message << "' in:\n"
+      << result.output;
 }
 
 std::string Dir() {
@@ -93,8 +97,8 @@ TEST(StartupErrorsTest, PortInUseIsAClearError) {
                   absl::StrCat("--listen=127.0.0.1:", port)});
   close(fd);
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_NE(result.output.find(absl::StrCat("--listen=127.0.0.1:", port)),
-            std::string::npos)
+  EXPECT_THAT(result.output,
+              HasSubstr(absl::StrCat("--listen=127.0.0.1:", port)))
       << result.output;
 }
 

@@ -1,9 +1,12 @@
 #include "client/batch_layout.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace inputserve::client_internal {
 namespace {
+
+using ::testing::HasSubstr;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs(int batch) {
   google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
@@ -46,7 +49,7 @@ TEST(BatchLayoutTest, RejectsBadSpecs) {
   specs = Specs(8);
   specs[0].set_shape(0, 7);
   absl::Status s = BatchLayout::Create(8, specs, 1).status();
-  EXPECT_NE(s.message().find("dim 0"), std::string::npos) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("dim 0")) << s;
   specs = Specs(8);
   specs[0].set_shape(1, -5);
   EXPECT_FALSE(BatchLayout::Create(8, specs, 1).ok());
@@ -65,7 +68,7 @@ TEST(BatchLayoutTest, CheckMatchesNamesTheDifference) {
   other[1].set_name("labels");
   absl::Status s = layout->CheckMatches(other);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("labels"), std::string::npos) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("labels")) << s;
   other = Specs(8);
   other.RemoveLast();
   EXPECT_FALSE(layout->CheckMatches(other).ok());
