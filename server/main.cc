@@ -54,7 +54,10 @@ ABSL_FLAG(int, shard_index, 0, "This replica's shard, 0..num_shards-1.");
 ABSL_FLAG(int, num_shards, 1,
           "Replicas that split the dataset; together they cover every "
           "example once per epoch.");
-ABSL_FLAG(int, decode_threads, 0, "Decode worker threads; 0 = one per core.");
+ABSL_FLAG(int, decode_threads, 0,
+          "Decode worker threads; 0 = one per CPU this process may use: the "
+          "CPU affinity mask, capped by the cgroup CPU quota rounded up "
+          "(docker --cpus=4 gives 4).");
 ABSL_FLAG(int, prefetch_batches, 4,
           "Batches built ahead and queued for streams (1..1024).");
 ABSL_FLAG(int, shuffle_buffer, 0,

@@ -247,8 +247,10 @@ absl::Status Server::Start() {
   LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
           ", shard ", options_.dataset.shard_index, "/",
           options_.dataset.num_shards, ", mode ",
-          ServingModeName(options_.initial_mode), ") data port ", ports_.data,
-          ", admin port ", ports_.admin, ", metrics port ", ports_.metrics);
+          ServingModeName(options_.initial_mode), ", ",
+          pipeline_->decode_threads(), " decode threads) data port ",
+          ports_.data, ", admin port ", ports_.admin, ", metrics port ",
+          ports_.metrics);
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "server/cpu_limit.h"
 #include "server/log.h"
 
 namespace inputserve {
@@ -113,7 +114,7 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
 
 void Pipeline::Start() {
   int threads = options_.decode_threads;
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads <= 0) threads = UsableCpuCount();
   reader_ = dataset_->NewReader(skips_.get());
   for (int i = 0; i < threads; ++i) decoders_.push_back(dataset_->NewDecoder());
   for (auto& decoder : decoders_) {
