@@ -8,8 +8,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/options_validation.h"
+#include "client/transport/bearer_token.h"
 #include "client/transport/channel.h"
 #include "client/transport/dataset_probe.h"
+#include "common/status_macros.h"
 
 namespace inputserve::client_internal {
 
@@ -37,6 +39,10 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   settings.keepalive_timeout = opts.keepalive_timeout;
   settings.reconnect_initial_backoff = opts.initial_backoff;
   settings.reconnect_max_backoff = opts.max_backoff;
+  if (!opts.data_token_file.empty()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(settings.bearer_token,
+                                BearerTokenFile::Open(opts.data_token_file));
+  }
 
   // Control channels carry GetDatasetInfo and WatchMode; data streams get
   // dedicated channels (their own TCP connections) in AddEndpoint.

@@ -79,6 +79,11 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "a second when it changes (rotation needs no restart). Required "
           "when the admin service is enabled (unless "
           "--admin_insecure_no_auth).");
+ABSL_FLAG(std::string, data_token_file, "",
+          "File whose first line is a bearer token that InputService calls "
+          "(GetDatasetInfo, StreamBatches, WatchMode) must carry; empty: no "
+          "token. Re-read like --admin_token_file. Health and reflection "
+          "stay open for probes.");
 ABSL_FLAG(bool, admin_insecure_no_auth, false,
           "Run the admin service without authentication (tests only).");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -152,6 +157,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.max_streams = absl::GetFlag(FLAGS_max_streams);
   o.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   o.admin_insecure_no_auth = absl::GetFlag(FLAGS_admin_insecure_no_auth);
+  o.data_token_file = absl::GetFlag(FLAGS_data_token_file);
   o.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   o.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);

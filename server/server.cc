@@ -207,7 +207,16 @@ absl::Status Server::Start() {
     }
   }
 
+  if (!options_.data_token_file.empty()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        TokenAuthenticator data_auth,
+        TokenAuthenticator::FromFile(options_.data_token_file, absl::Seconds(1),
+                                     "data"));
+    data_auth_ = std::make_unique<TokenAuthenticator>(std::move(data_auth));
+  }
+
   InputServiceImpl::Options input_options;
+  input_options.auth = data_auth_.get();
   input_options.chunk_bytes = options_.chunk_bytes;
   input_options.max_streams = options_.max_streams;
   input_options.wire = wire;

@@ -74,6 +74,7 @@ class Server {
   std::unique_ptr<ModeController> mode_;
   std::unique_ptr<SyntheticBatchCache> cache_;
   std::unique_ptr<TokenAuthenticator> auth_;
+  std::unique_ptr<TokenAuthenticator> data_auth_;  // Null: data port open.
   std::unique_ptr<InputServiceImpl> input_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> data_server_;

@@ -93,6 +93,10 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
           CheckReadableFile("admin_token_file", o.admin_token_file));
     }
   }
+  if (!o.data_token_file.empty()) {
+    INPUTSERVE_RETURN_IF_ERROR(
+        CheckReadableFile("data_token_file", o.data_token_file));
+  }
   if (!o.metrics_listen.empty()) {
     INPUTSERVE_RETURN_IF_ERROR(
         ParseHostPort("metrics_listen", o.metrics_listen).status());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/tools/health_probe.h"
+#include "client/transport/bearer_token.h"
 #include "client/transport/channel.h"
 #include "client/transport/unary_retry.h"
 #include "common/status_macros.h"
@@ -90,16 +91,7 @@ absl::Status Usage(const std::string& problem) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  INPUTSERVE_ASSIGN_OR_RETURN(
-      std::string contents,
-      client_internal::ReadFileContents(path, "token file (--token_file)"));
-  const std::string first_line = contents.substr(0, contents.find('\n'));
-  std::string token(absl::StripAsciiWhitespace(first_line));
-  if (token.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token file '", path, "' has no token on its first line"));
-  }
-  return token;
+  return client_internal::ReadTokenFile(path, "token file (--token_file)");
 }
 
 absl::StatusOr<std::string> RunAdminCommand(

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/transport/bearer_token.h"
 #include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -113,6 +114,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(
   if (!settings.tls_name.empty()) {
     // Only consulted by SSL credentials; harmless on insecure channels.
     args.SetSslTargetNameOverride(settings.tls_name);
+  }
+  if (settings.bearer_token != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        MakeBearerTokenInterceptorFactory(settings.bearer_token));
+    return grpc::experimental::CreateCustomChannelWithInterceptors(
+        target, credentials, args, std::move(interceptors));
   }
   return grpc::CreateCustomChannel(target, credentials, args);
 }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
+#include "server/transport/call_auth.h"
 
 namespace inputserve {
 namespace {
@@ -293,6 +294,10 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status s = Authenticate(*context, "GetDatasetInfo"); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
   v1::GetDatasetInfoRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     reactor->Finish(s);
@@ -313,8 +318,10 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
-    grpc::CallbackServerContext* /*context*/,
-    const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (grpc::Status s = Authenticate(*context, "StreamBatches"); !s.ok()) {
+    return new RejectedStream<grpc::ByteBuffer>(s);
+  }
   v1::StreamBatchesRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     metrics_->stream_errors("invalid_argument").Increment();
@@ -349,7 +356,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::WatchMode(
-    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (grpc::Status s = Authenticate(*context, "WatchMode"); !s.ok()) {
+    return new RejectedStream<grpc::ByteBuffer>(s);
+  }
   v1::WatchModeRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     return new RejectedStream<grpc::ByteBuffer>(s);
@@ -363,6 +373,13 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::WatchMode(
   }
   watch->Start();
   return watch;
+}
+
+grpc::Status InputServiceImpl::Authenticate(
+    const grpc::CallbackServerContext& context, const char* rpc) {
+  grpc::Status status = AuthenticateCall(options_.auth, context);
+  if (!status.ok()) metrics_->data_auth_failures(rpc).Increment();
+  return status;
 }
 
 void InputServiceImpl::Drain() {

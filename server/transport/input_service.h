@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
 #include "server/pipeline/pipeline.h"
@@ -33,6 +34,9 @@ class InputServiceImpl final
                   v1::InputService::CallbackService>>> {
  public:
   struct Options {
+    // Checks every call's bearer token; null accepts every caller. Must
+    // outlive the service.
+    const TokenAuthenticator* auth = nullptr;
     size_t chunk_bytes = 1 << 20;
     int max_streams = 64;
     BatchWireInfo wire;     // Shard fields for batch headers.
@@ -69,6 +73,9 @@ class InputServiceImpl final
   friend class BatchStream;
   friend class ModeWatch;
 
+  // OK, or UNAUTHENTICATED (counted) when the call lacks the data token.
+  grpc::Status Authenticate(const grpc::CallbackServerContext& context,
+                            const char* rpc);
   void Unregister(BatchStream* stream);
   void Unregister(ModeWatch* watch);
 

@@ -58,6 +58,23 @@ TEST(TokenAuthenticatorTest, ErrorsNeverEchoTheToken) {
   EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hunter")));
 }
 
+TEST(TokenAuthenticatorTest, NamesTheTokenAndItsFlag) {
+  absl::StatusOr<TokenAuthenticator> data =
+      TokenAuthenticator::FromToken("tok", "data");
+  ASSERT_TRUE(data.ok());
+  EXPECT_THAT(
+      CheckHeader(*data, "Bearer other"),
+      StatusIs(absl::StatusCode::kUnauthenticated, "invalid data token"));
+  EXPECT_THAT(
+      TokenAuthenticator::FromToken("", "data"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "data token is empty"));
+  const std::string dir = testing::MakeTempDir("auth_name");
+  EXPECT_THAT(
+      TokenAuthenticator::FromFile(dir + "/missing", absl::Seconds(1), "data"),
+      StatusIs(absl::StatusCode::kNotFound,
+               HasSubstr("--data_token_file: cannot read")));
+}
+
 TEST(TokenAuthenticatorTest, RejectsEmptyAndNonPrintableTokens) {
   EXPECT_EQ(TokenAuthenticator::FromToken("  \n").status().code(),
             absl::StatusCode::kInvalidArgument);
