@@ -11,6 +11,7 @@
 #include "client/transport/bearer_token.h"
 #include "client/transport/channel.h"
 #include "client/transport/dataset_probe.h"
+#include "common/element_type_wire.h"
 #include "common/status_macros.h"
 
 namespace inputserve::client_internal {
@@ -234,9 +235,12 @@ DatasetInfo MakeDatasetInfo(const std::vector<std::string>& names,
   info.num_classes = static_cast<int>(agreed.num_classes());
   info.class_names.assign(agreed.class_names().begin(),
                           agreed.class_names().end());
+  // BatchLayout::Create has already refused unknown dtypes.
   for (const v1::TensorSpec& t : agreed.tensors()) {
-    info.tensors.push_back({t.name(), static_cast<ElementType>(t.dtype()),
-                            {t.shape().begin(), t.shape().end()}});
+    info.tensors.push_back(
+        {t.name(),
+         ElementTypeFromProto(t.dtype()).value_or(ElementType::kUint8),
+         {t.shape().begin(), t.shape().end()}});
   }
   std::set<std::pair<uint32_t, uint32_t>> counted;
   for (size_t i = 0; i < names.size(); ++i) {

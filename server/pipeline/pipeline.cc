@@ -103,9 +103,11 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
       skips_(std::make_unique<Skips>(metrics)),
       shuffle_rng_(options.seed) {
   const int64_t b = options_.batch_size;
-  layouts_.push_back(TensorLayout{
-      "image", DType::kUint8, {b, shape_.height, shape_.width, shape_.channels}});
-  layouts_.push_back(TensorLayout{"label", DType::kInt32, {b}});
+  layouts_.push_back(
+      TensorLayout{"image",
+                   ElementType::kUint8,
+                   {b, shape_.height, shape_.width, shape_.channels}});
+  layouts_.push_back(TensorLayout{"label", ElementType::kInt32, {b}});
   for (const TensorLayout& t : layouts_) payload_bytes_ += t.num_bytes();
   // Enough idle buffers for a full queue plus those still being sent.
   payloads_ = PayloadPool::Create(payload_bytes_,

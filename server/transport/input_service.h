@@ -68,16 +68,16 @@ class InputServiceImpl final
   int active_streams() const;
 
  private:
-  class BatchStream;
-  class ModeWatch;
-  friend class BatchStream;
-  friend class ModeWatch;
+  class BatchStreamReactor;
+  class ModeWatchReactor;
+  friend class BatchStreamReactor;
+  friend class ModeWatchReactor;
 
   // OK, or UNAUTHENTICATED (counted) when the call lacks the data token.
   grpc::Status Authenticate(const grpc::CallbackServerContext& context,
                             const char* rpc);
-  void Unregister(BatchStream* stream);
-  void Unregister(ModeWatch* watch);
+  void Unregister(BatchStreamReactor* stream);
+  void Unregister(ModeWatchReactor* watch);
 
   Pipeline* const pipeline_;
   ModeController* const mode_;
@@ -86,8 +86,8 @@ class InputServiceImpl final
   const Options options_;
 
   mutable absl::Mutex mu_;
-  std::set<BatchStream*> streams_ ABSL_GUARDED_BY(mu_);
-  std::set<ModeWatch*> watches_ ABSL_GUARDED_BY(mu_);
+  std::set<BatchStreamReactor*> streams_ ABSL_GUARDED_BY(mu_);
+  std::set<ModeWatchReactor*> watches_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 

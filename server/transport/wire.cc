@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/element_type_wire.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/slice.h"
 
@@ -112,11 +113,9 @@ v1::ModeStatus ToProto(const ModeState& state) {
   return status;
 }
 
-v1::DType ToProto(DType dtype) { return static_cast<v1::DType>(dtype); }
-
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec) {
   spec->set_name(layout.name);
-  spec->set_dtype(ToProto(layout.dtype));
+  spec->set_dtype(ElementTypeToProto(layout.dtype));
   for (int64_t d : layout.shape) spec->add_shape(d);
 }
 

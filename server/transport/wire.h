@@ -49,7 +49,6 @@ v1::Mode ToProto(ServingMode mode);
 // (proto3 keeps them) get INVALID_ARGUMENT naming the value received.
 absl::StatusOr<ServingMode> ServingModeFromProto(v1::Mode mode);
 v1::ModeStatus ToProto(const ModeState& state);
-v1::DType ToProto(DType dtype);
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
