@@ -18,12 +18,14 @@ namespace inputserve {
 // The bytes of the file at `path`. A file that cannot be opened or read
 // (missing, no permission, a directory) is an error whose code follows errno
 // (NOT_FOUND, PERMISSION_DENIED, ...) and whose message reads
-// "cannot read '<path>': <reason>".
-inline absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+// "cannot read <what> '<path>': <reason>" (`what` names the file's role, e.g.
+// "TLS CA file"; empty leaves it out).
+inline absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                                 const std::string& what = "") {
+  const std::string context = absl::StrCat(
+      "cannot read ", what, what.empty() ? "" : " ", "'", path, "'");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("cannot read '", path, "'"));
-  }
+  if (fd < 0) return absl::ErrnoToStatus(errno, context);
   std::string contents;
   char buffer[1 << 16];
   for (;;) {
@@ -33,8 +35,7 @@ inline absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
       if (errno == EINTR) continue;
       const int error = errno;
       ::close(fd);
-      return absl::ErrnoToStatus(error,
-                                 absl::StrCat("cannot read '", path, "'"));
+      return absl::ErrnoToStatus(error, context);
     }
     contents.append(buffer, static_cast<size_t>(n));
   }

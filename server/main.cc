@@ -32,6 +32,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/server_options.h"
+#include "server/sources/shard_plan.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "Data port (InputService, health, reflection), HOST:PORT. Port 0 "
@@ -132,15 +133,8 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.dataset.seed = absl::GetFlag(FLAGS_seed);
   const int shard_index = absl::GetFlag(FLAGS_shard_index);
   const int num_shards = absl::GetFlag(FLAGS_num_shards);
-  if (num_shards < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--num_shards=", num_shards, " must be at least 1"));
-  }
-  if (shard_index < 0 || shard_index >= num_shards) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--shard_index=", shard_index, " is out of range: allowed 0..",
-                     num_shards - 1, " for --num_shards=", num_shards));
-  }
+  // Checked before the unsigned conversion, so -1 is reported as -1.
+  INPUTSERVE_RETURN_IF_ERROR(CheckShardOptions(shard_index, num_shards));
   o.dataset.shard_index = static_cast<uint32_t>(shard_index);
   o.dataset.num_shards = static_cast<uint32_t>(num_shards);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);

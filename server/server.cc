@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
-#include <sstream>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -32,14 +32,12 @@ constexpr absl::Duration kFirstBatchTimeout = absl::Seconds(300);
 
 absl::StatusOr<std::string> ReadFile(absl::string_view flag,
                                      const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> contents = ReadWholeFile(path);
+  if (!contents.ok()) {
     return absl::NotFoundError(
-        absl::StrCat("--", flag, ": cannot read '", path, "'"));
+        absl::StrCat("--", flag, ": ", contents.status().message()));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return contents;
 }
 
 absl::Status CheckPem(absl::string_view flag, const std::string& path,
@@ -159,8 +157,6 @@ absl::Status Server::Start() {
                         absl::StrCat("--dataset=", options_.dataset.spec, ": ",
                                      dataset.status().message()));
   }
-  const ExampleShape shape = (*dataset)->shape();
-  const uint64_t examples_per_epoch = (*dataset)->examples_per_epoch();
 
   PipelineOptions pipeline_options;
   pipeline_options.batch_size = options_.batch_size;
@@ -220,17 +216,8 @@ absl::Status Server::Start() {
   input_options.chunk_bytes = options_.chunk_bytes;
   input_options.max_streams = options_.max_streams;
   input_options.wire = wire;
-  v1::DatasetInfo& info = input_options.info;
-  info.set_dataset(options_.dataset.spec);
-  info.set_batch_size(options_.batch_size);
-  for (const TensorLayout& t : pipeline_->layouts()) {
-    ToProto(t, info.add_tensors());
-  }
-  info.set_batch_payload_bytes(pipeline_->payload_bytes());
-  info.set_examples_per_epoch(examples_per_epoch);
-  info.set_shard_index(options_.dataset.shard_index);
-  info.set_num_shards(options_.dataset.num_shards);
-  info.set_num_classes(shape.num_classes);
+  input_options.info =
+      DescribePipeline(*pipeline_, options_.dataset.spec, wire);
   input_service_ = std::make_unique<InputServiceImpl>(
       pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
       std::move(input_options));

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/sources/shard_plan.h"
 
 namespace inputserve {
 namespace {
@@ -108,9 +109,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   INPUTSERVE_RETURN_IF_ERROR(CheckRange("batch_size", o.batch_size, 1, 65536));
   INPUTSERVE_RETURN_IF_ERROR(
-      CheckRange("num_shards", o.dataset.num_shards, 1, 65536));
-  INPUTSERVE_RETURN_IF_ERROR(CheckRange("shard_index", o.dataset.shard_index, 0,
-                                        int64_t{o.dataset.num_shards} - 1));
+      CheckShardOptions(o.dataset.shard_index, o.dataset.num_shards));
   INPUTSERVE_RETURN_IF_ERROR(
       CheckRange("image_size", o.dataset.image_size, 8, 4096));
   INPUTSERVE_RETURN_IF_ERROR(

@@ -1,15 +1,12 @@
 #include "client/transport/channel.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/transport/bearer_token.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -24,18 +21,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 
 absl::StatusOr<std::string> ReadFileContents(const std::string& path,
                                              const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read ", what, " '", path, "': ", std::strerror(errno)));
+  absl::StatusOr<std::string> contents = ReadWholeFile(path, what);
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(contents.status().message());
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("error reading ", what, " '", path, "'"));
-  }
-  return contents.str();
+  return contents;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(

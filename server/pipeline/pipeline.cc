@@ -9,18 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "server/codec/rng.h"
 #include "server/cpu_limit.h"
 #include "server/log.h"
 
 namespace inputserve {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Fails the pipeline when this many records in a row could not be decoded:
 // the data is unusable, and spinning through it forever helps nobody.
@@ -29,7 +23,7 @@ constexpr uint64_t kMaxConsecutiveDecodeFailures = 10000;
 }  // namespace
 
 uint64_t ExampleSeed(uint64_t seed, uint64_t epoch, uint64_t index) {
-  return SplitMix64(SplitMix64(seed ^ SplitMix64(epoch)) ^ index);
+  return MixSeed(MixSeed(seed, epoch), index);
 }
 
 // Counts skipped records by reason and logs the first skip of each file.
@@ -265,7 +259,7 @@ absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
     ++reader_epoch_;
     records_this_epoch_ = 0;
     reader_epoch_done_ = false;
-    shuffle_rng_.seed(SplitMix64(options_.seed ^ SplitMix64(reader_epoch_)));
+    shuffle_rng_.seed(MixSeed(options_.seed, reader_epoch_));
     INPUTSERVE_RETURN_IF_ERROR(reader_->StartEpoch(reader_epoch_));
   }
   size_t pick = 0;

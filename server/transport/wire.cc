@@ -119,6 +119,23 @@ void ToProto(const TensorLayout& layout, v1::TensorSpec* spec) {
   for (int64_t d : layout.shape) spec->add_shape(d);
 }
 
+v1::DatasetInfo DescribePipeline(const Pipeline& pipeline,
+                                 absl::string_view dataset,
+                                 const BatchWireInfo& shard) {
+  v1::DatasetInfo info;
+  info.set_dataset(std::string(dataset));
+  info.set_batch_size(pipeline.options().batch_size);
+  for (const TensorLayout& t : pipeline.layouts()) {
+    ToProto(t, info.add_tensors());
+  }
+  info.set_batch_payload_bytes(pipeline.payload_bytes());
+  info.set_examples_per_epoch(pipeline.dataset().examples_per_epoch());
+  info.set_shard_index(shard.shard_index);
+  info.set_num_shards(shard.num_shards);
+  info.set_num_classes(pipeline.dataset().shape().num_classes);
+  return info;
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),

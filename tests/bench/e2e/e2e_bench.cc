@@ -46,6 +46,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "inputserve/client.h"
 #include "server/sources/dataset.h"
@@ -89,9 +90,8 @@ int Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
 double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  const std::string stat =
+      ReadWholeFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return 0;
   std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');

@@ -137,15 +137,7 @@ absl::Status PoolServer::Start(const PoolServerOptions& options) {
   service_options.chunk_bytes = options.chunk_bytes;
   service_options.max_streams = options.max_streams;
   service_options.wire = wire;
-  v1::DatasetInfo& info = service_options.info;
-  info.set_dataset("pool:bench");
-  info.set_batch_size(options.batch_size);
-  for (const TensorLayout& t : pipeline_->layouts()) {
-    ToProto(t, info.add_tensors());
-  }
-  info.set_batch_payload_bytes(payload_bytes_);
-  info.set_num_shards(1);
-  info.set_num_classes(shape.num_classes);
+  service_options.info = DescribePipeline(*pipeline_, "pool:bench", wire);
   service_ = std::make_unique<InputServiceImpl>(pipeline_.get(), mode_.get(),
                                                 cache_.get(), metrics_.get(),
                                                 std::move(service_options));

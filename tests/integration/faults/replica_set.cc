@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
@@ -47,10 +48,7 @@ absl::StatusOr<CifarDataset> GenerateCifar(int num_examples, uint64_t seed) {
   for (int f = 1; f <= 5; ++f) {
     const std::string path =
         absl::StrCat(dataset.dir, "/data_batch_", f, ".bin");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-    const std::string bytes((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
+    INPUTSERVE_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(path));
     if (bytes.size() % kRecordBytes != 0) {
       return absl::DataLossError(absl::StrCat(path, ": partial record"));
     }

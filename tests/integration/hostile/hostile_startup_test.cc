@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/sources/tfrecord.h"
@@ -27,9 +28,7 @@ struct BadStart {
 };
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  return ReadWholeFile(path).value_or("");
 }
 
 // Builds every bad file once; returns the directory.
@@ -135,7 +134,7 @@ std::vector<BadStart> Cases() {
        "--chunk_bytes=1 is out of range"},
       {"zero_shards",
        {noauth, synth, "--num_shards=0"},
-       "--num_shards=0 must be at least 1"},
+       "--num_shards=0 is out of range: allowed 1..65536"},
       {"negative_shard_index",
        {noauth, synth, "--shard_index=-1"},
        "--shard_index=-1 is out of range"},

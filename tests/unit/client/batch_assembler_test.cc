@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/tensor_specs.h"
 #include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
@@ -16,18 +17,7 @@ using ::testing::HasSubstr;
 constexpr int kBatch = 4;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
-  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
-  v1::TensorSpec* image = specs.Add();
-  image->set_name("image");
-  image->set_dtype(v1::DTYPE_UINT8);
-  for (int64_t d : {int64_t{kBatch}, int64_t{5}, int64_t{5}, int64_t{3}}) {
-    image->add_shape(d);
-  }
-  v1::TensorSpec* label = specs.Add();
-  label->set_name("label");
-  label->set_dtype(v1::DTYPE_INT32);
-  label->add_shape(kBatch);
-  return specs;
+  return testing::ImageLabelSpecs(kBatch, 5);
 }
 
 class BatchAssemblerTest : public ::testing::Test {

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/tensor_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -9,18 +10,7 @@ namespace {
 using ::testing::HasSubstr;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs(int batch) {
-  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
-  v1::TensorSpec* image = specs.Add();
-  image->set_name("image");
-  image->set_dtype(v1::DTYPE_UINT8);
-  for (int64_t d : {int64_t{batch}, int64_t{32}, int64_t{32}, int64_t{3}}) {
-    image->add_shape(d);
-  }
-  v1::TensorSpec* label = specs.Add();
-  label->set_name("label");
-  label->set_dtype(v1::DTYPE_INT32);
-  label->add_shape(batch);
-  return specs;
+  return testing::ImageLabelSpecs(batch, 32);
 }
 
 TEST(BatchLayoutTest, OffsetsAndSlices) {

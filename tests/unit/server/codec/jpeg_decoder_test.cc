@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/codec/image_preprocessor.h"
+#include "tests/testing/debian_photos.h"
 #include "tests/testing/status_matchers.h"
 
 namespace inputserve {
@@ -282,8 +283,8 @@ void ExpectErrorThenRecovery(const std::string& bad, const char* what) {
 }
 
 TEST(ImagePreprocessorTest, CorruptJpegsFailAndTheDecoderRecovers) {
-  const std::string skimage_truncated = ReadFileOrEmpty(
-      "/usr/lib/python3/dist-packages/skimage/data/truncated.jpg");
+  const std::string skimage_truncated =
+      ReadFileOrEmpty(testing::DebianPhotoPath("truncated"));
   if (!skimage_truncated.empty()) {
     ExpectErrorThenRecovery(skimage_truncated, "skimage truncated.jpg");
   }
