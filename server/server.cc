@@ -147,9 +147,33 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() { Shutdown(); }
 
+// Start-up in steps, each owning one part: pipeline, mode, authenticators,
+// services, then the listeners. A failing step leaves the server for
+// Create() to shut down.
 absl::Status Server::Start() {
   metrics_ = std::make_unique<ServerMetrics>();
+  INPUTSERVE_ASSIGN_OR_RETURN(BatchPtr first, InitializePipeline());
+  InitializeMode();
+  BatchWireInfo wire;
+  wire.shard_index = options_.dataset.shard_index;
+  wire.num_shards = options_.dataset.num_shards;
+  cache_ =
+      std::make_unique<SyntheticBatchCache>(first, wire, options_.chunk_bytes);
+  INPUTSERVE_RETURN_IF_ERROR(InitializeAuthenticators());
+  InitializeServices(wire);
+  INPUTSERVE_RETURN_IF_ERROR(StartGrpc());
+  INPUTSERVE_RETURN_IF_ERROR(StartMetrics());
+  LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
+          ", shard ", options_.dataset.shard_index, "/",
+          options_.dataset.num_shards, ", mode ",
+          ServingModeName(options_.initial_mode), ", ",
+          pipeline_->decode_threads(), " decode threads) data port ",
+          ports_.data, ", admin port ", ports_.admin, ", metrics port ",
+          ports_.metrics);
+  return absl::OkStatus();
+}
 
+absl::StatusOr<BatchPtr> Server::InitializePipeline() {
   absl::StatusOr<std::unique_ptr<Dataset>> dataset =
       OpenDataset(options_.dataset);
   if (!dataset.ok()) {
@@ -157,7 +181,6 @@ absl::Status Server::Start() {
                         absl::StrCat("--dataset=", options_.dataset.spec, ": ",
                                      dataset.status().message()));
   }
-
   PipelineOptions pipeline_options;
   pipeline_options.batch_size = options_.batch_size;
   pipeline_options.decode_threads = options_.decode_threads;
@@ -165,10 +188,8 @@ absl::Status Server::Start() {
   pipeline_options.shuffle_buffer = options_.shuffle_buffer;
   pipeline_options.seed = options_.dataset.seed;
   INPUTSERVE_ASSIGN_OR_RETURN(
-      std::unique_ptr<Pipeline> pipeline,
+      pipeline_,
       Pipeline::Create(*std::move(dataset), pipeline_options, metrics_.get()));
-  pipeline_ = std::move(pipeline);
-
   absl::StatusOr<BatchPtr> first = pipeline_->FirstBatch(kFirstBatchTimeout);
   if (!first.ok()) {
     return absl::Status(first.status().code(),
@@ -176,19 +197,18 @@ absl::Status Server::Start() {
                                      options_.dataset.spec, ": ",
                                      first.status().message()));
   }
+  return first;
+}
 
+void Server::InitializeMode() {
   mode_ = std::make_unique<ModeController>(options_.initial_mode);
   metrics_->mode().Set(options_.initial_mode == ServingMode::kSynthetic);
   mode_->Subscribe([metrics = metrics_.get()](const ModeState& state) {
     metrics->OnModeChange(state.mode);
   });
+}
 
-  BatchWireInfo wire;
-  wire.shard_index = options_.dataset.shard_index;
-  wire.num_shards = options_.dataset.num_shards;
-  cache_ = std::make_unique<SyntheticBatchCache>(*first, wire,
-                                                 options_.chunk_bytes);
-
+absl::Status Server::InitializeAuthenticators() {
   if (!options_.admin_listen.empty()) {
     if (options_.admin_insecure_no_auth) {
       LogWarning("admin service on ", options_.admin_listen,
@@ -202,7 +222,6 @@ absl::Status Server::Start() {
       auth_ = std::make_unique<TokenAuthenticator>(std::move(auth));
     }
   }
-
   if (!options_.data_token_file.empty()) {
     INPUTSERVE_ASSIGN_OR_RETURN(
         TokenAuthenticator data_auth,
@@ -210,7 +229,10 @@ absl::Status Server::Start() {
                                      "data"));
     data_auth_ = std::make_unique<TokenAuthenticator>(std::move(data_auth));
   }
+  return absl::OkStatus();
+}
 
+void Server::InitializeServices(const BatchWireInfo& wire) {
   InputServiceImpl::Options input_options;
   input_options.auth = data_auth_.get();
   input_options.chunk_bytes = options_.chunk_bytes;
@@ -221,33 +243,20 @@ absl::Status Server::Start() {
   input_service_ = std::make_unique<InputServiceImpl>(
       pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
       std::move(input_options));
-
-  if (auth_ != nullptr) {
-    admin_service_ = std::make_unique<AdminServiceImpl>(
-        auth_.get(), mode_.get(), metrics_.get(),
-        [this](v1::ServerStatus* status) {
-          status->set_active_streams(input_service_->active_streams());
-          status->set_uptime_seconds(
-              absl::ToDoubleSeconds(absl::Now() - started_));
-          status->set_dataset(options_.dataset.spec);
-          status->set_batch_size(options_.batch_size);
-          status->set_shard_index(options_.dataset.shard_index);
-          status->set_num_shards(options_.dataset.num_shards);
-          status->set_prefetch_queue_depth(
-              static_cast<uint32_t>(pipeline_->queue().size()));
-        });
-  }
-
-  INPUTSERVE_RETURN_IF_ERROR(StartGrpc());
-  INPUTSERVE_RETURN_IF_ERROR(StartMetrics());
-  LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
-          ", shard ", options_.dataset.shard_index, "/",
-          options_.dataset.num_shards, ", mode ",
-          ServingModeName(options_.initial_mode), ", ",
-          pipeline_->decode_threads(), " decode threads) data port ",
-          ports_.data, ", admin port ", ports_.admin, ", metrics port ",
-          ports_.metrics);
-  return absl::OkStatus();
+  if (auth_ == nullptr) return;  // Admin service disabled.
+  admin_service_ = std::make_unique<AdminServiceImpl>(
+      auth_.get(), mode_.get(), metrics_.get(),
+      [this](v1::ServerStatus* status) {
+        status->set_active_streams(input_service_->active_streams());
+        status->set_uptime_seconds(
+            absl::ToDoubleSeconds(absl::Now() - started_));
+        status->set_dataset(options_.dataset.spec);
+        status->set_batch_size(options_.batch_size);
+        status->set_shard_index(options_.dataset.shard_index);
+        status->set_num_shards(options_.dataset.num_shards);
+        status->set_prefetch_queue_depth(
+            static_cast<uint32_t>(pipeline_->queue().size()));
+      });
 }
 
 absl::Status Server::StartGrpc() {

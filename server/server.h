@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/pipeline/batch.h"
 #include "server/server_options.h"
 
 namespace grpc {
@@ -28,6 +29,7 @@ class Exposer;
 namespace inputserve {
 
 class AdminServiceImpl;
+struct BatchWireInfo;
 class InputServiceImpl;
 class ModeController;
 class Pipeline;
@@ -63,6 +65,11 @@ class Server {
  private:
   explicit Server(ServerOptions options);
   absl::Status Start();
+  // The steps of Start(), in order.
+  absl::StatusOr<BatchPtr> InitializePipeline();  // Returns the first batch.
+  void InitializeMode();
+  absl::Status InitializeAuthenticators();
+  void InitializeServices(const BatchWireInfo& wire);
   absl::Status StartGrpc();
   absl::Status StartMetrics();
 

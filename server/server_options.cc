@@ -78,7 +78,10 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view flag,
   return hp;
 }
 
-absl::Status ValidateServerOptions(const ServerOptions& o) {
+namespace {
+
+// The three listen addresses, and the token files of the ports that use them.
+absl::Status ValidateListenersAndTokens(const ServerOptions& o) {
   INPUTSERVE_RETURN_IF_ERROR(ParseHostPort("listen", o.listen).status());
   if (!o.admin_listen.empty()) {
     INPUTSERVE_RETURN_IF_ERROR(
@@ -102,6 +105,11 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     INPUTSERVE_RETURN_IF_ERROR(
         ParseHostPort("metrics_listen", o.metrics_listen).status());
   }
+  return absl::OkStatus();
+}
+
+// The dataset and every numeric flag's range.
+absl::Status ValidateDatasetAndSizes(const ServerOptions& o) {
   if (o.dataset.spec.empty()) {
     return absl::InvalidArgumentError(
         "--dataset is required: cifar10:<dir|glob>, imagenet:<glob>, "
@@ -120,24 +128,37 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
       CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000));
   INPUTSERVE_RETURN_IF_ERROR(
       CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30));
-  INPUTSERVE_RETURN_IF_ERROR(
-      CheckRange("max_streams", o.max_streams, 1, 100000));
-  if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
+  return CheckRange("max_streams", o.max_streams, 1, 100000);
+}
+
+// TLS flags come as a cert+key pair, the client CA only with them, and
+// every file named must be readable.
+absl::Status ValidateTls(const TlsFiles& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
     return absl::InvalidArgumentError(
         "--tls_cert_file and --tls_key_file must be given together");
   }
-  if (!o.tls.client_ca_file.empty() && !o.tls.enabled()) {
+  if (!tls.client_ca_file.empty() && !tls.enabled()) {
     return absl::InvalidArgumentError(
         "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
   }
   for (const auto& [flag, path] :
        {std::pair<absl::string_view, const std::string&>{"tls_cert_file",
-                                                          o.tls.cert_file},
-        {"tls_key_file", o.tls.key_file},
-        {"tls_client_ca_file", o.tls.client_ca_file}}) {
+                                                         tls.cert_file},
+        {"tls_key_file", tls.key_file},
+        {"tls_client_ca_file", tls.client_ca_file}}) {
     if (path.empty()) continue;
     INPUTSERVE_RETURN_IF_ERROR(CheckReadableFile(flag, path));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& o) {
+  INPUTSERVE_RETURN_IF_ERROR(ValidateListenersAndTokens(o));
+  INPUTSERVE_RETURN_IF_ERROR(ValidateDatasetAndSizes(o));
+  INPUTSERVE_RETURN_IF_ERROR(ValidateTls(o.tls));
   if (o.drain_timeout < absl::ZeroDuration() ||
       o.drain_timeout > absl::Seconds(300)) {
     return absl::InvalidArgumentError(
