@@ -249,6 +249,19 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   return response.substr(body + 4);
 }
 
+void ExpectStartFails(const BadStart& bad,
+                      const std::vector<std::string>& listen_flags) {
+  std::vector<std::string> argv = {BinPath("inputserve-server")};
+  argv.insert(argv.end(), listen_flags.begin(), listen_flags.end());
+  argv.insert(argv.end(), bad.args.begin(), bad.args.end());
+  CommandResult result = RunCommand(argv, absl::Seconds(30));
+  EXPECT_GT(result.exit_code, 0) << "exit " << result.exit_code << "\n"
+                                 << result.output;
+  EXPECT_TRUE(absl::StrContains(result.output, bad.message))
+      << "expected '" << bad.message << "' in:\n"
+      << result.output;
+}
+
 absl::StatusOr<double> MetricValue(const std::string& metrics_text,
                                    const std::string& sample) {
   for (absl::string_view line : absl::StrSplit(metrics_text, '\n')) {

@@ -21,12 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct BadStart {
-  const char* name;
-  std::vector<std::string> args;
-  std::string message;  // Must appear in the output.
-};
-
 std::string ReadFile(const std::string& path) {
   return ReadWholeFile(path).value_or("");
 }
@@ -212,17 +206,9 @@ std::vector<BadStart> Cases() {
 class HostileStartupTest : public ::testing::TestWithParam<BadStart> {};
 
 TEST_P(HostileStartupTest, ExitsNonZeroNamingTheProblem) {
-  const BadStart& bad = GetParam();
-  std::vector<std::string> argv = {
-      BinPath("inputserve-server"), "--listen=127.0.0.1:0",
-      "--admin_listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
-  argv.insert(argv.end(), bad.args.begin(), bad.args.end());
-  CommandResult result = RunCommand(argv, absl::Seconds(30));
-  EXPECT_GT(result.exit_code, 0) << "exit " << result.exit_code << "\n"
-                                 << result.output;
-  EXPECT_THAT(result.output, HasSubstr(bad.message))
-      << "expected '" << bad.message << "' in:\n"
-      << result.output;
+  ExpectStartFails(GetParam(),
+                   {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+                    "--metrics_listen=127.0.0.1:0"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, HostileStartupTest,

@@ -14,25 +14,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct BadStart {
-  const char* name;
-  std::vector<std::string> args;
-  std::string message;  // must appear in the output
-};
-
 class StartupErrorsTest : public ::testing::TestWithParam<BadStart> {};
 
 TEST_P(StartupErrorsTest, ExitsNonZeroNamingTheProblem) {
-  const BadStart& bad = GetParam();
-  std::vector<std::string> argv = {BinPath("inputserve-server"),
-                                   "--listen=127.0.0.1:0",
-                                   "--metrics_listen=127.0.0.1:0"};
-  argv.insert(argv.end(), bad.args.begin(), bad.args.end());
-  CommandResult result = RunCommand(argv, absl::Seconds(30));
-  EXPECT_NE(result.exit_code, 0) << result.output;
-  EXPECT_THAT(result.output, HasSubstr(bad.message))
-      << "expected '" << bad.message << "' in:\n"
-      << result.output;
+  ExpectStartFails(GetParam(),
+                   {"--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"});
 }
 
 std::string Dir() {
