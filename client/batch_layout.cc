@@ -1,29 +1,14 @@
 #include "client/batch_layout.h"
 
 #include <limits>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/element_type_wire.h"
 
 namespace inputserve::client_internal {
-
-size_t ElementSize(int wire_dtype) {
-  switch (wire_dtype) {
-    case v1::DTYPE_UINT8:
-      return 1;
-    case v1::DTYPE_FLOAT16:
-    case v1::DTYPE_BFLOAT16:
-      return 2;
-    case v1::DTYPE_INT32:
-    case v1::DTYPE_FLOAT32:
-      return 4;
-    case v1::DTYPE_INT64:
-      return 8;
-    default:
-      return 0;
-  }
-}
 
 std::string ShapeString(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
@@ -52,12 +37,13 @@ absl::StatusOr<BatchLayout> BatchLayout::Create(
   for (const v1::TensorSpec& spec : specs) {
     TensorPlacement t;
     t.name = spec.name();
-    const size_t element = ElementSize(spec.dtype());
-    if (element == 0) {
+    const std::optional<ElementType> dtype = ElementTypeFromProto(spec.dtype());
+    if (!dtype.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", spec.name(), "' has unknown dtype ", spec.dtype()));
     }
-    t.dtype = static_cast<ElementType>(spec.dtype());
+    t.dtype = *dtype;
+    const size_t element = ElementSize(*dtype);
     t.shape.assign(spec.shape().begin(), spec.shape().end());
     if (t.shape.empty() || t.shape[0] != batch_size) {
       return absl::InvalidArgumentError(absl::StrCat(

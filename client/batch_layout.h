@@ -56,9 +56,6 @@ class BatchLayout {
   std::vector<TensorPlacement> tensors_;
 };
 
-// Bytes per element of a wire dtype; 0 for unknown values.
-size_t ElementSize(int wire_dtype);
-
 // "[8,32,32,3]" for messages.
 std::string ShapeString(const std::vector<int64_t>& shape);
 

@@ -8,8 +8,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/options_validation.h"
+#include "client/transport/bearer_token.h"
 #include "client/transport/channel.h"
 #include "client/transport/dataset_probe.h"
+#include "common/element_type_wire.h"
+#include "common/status_macros.h"
 
 namespace inputserve::client_internal {
 
@@ -49,8 +52,8 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   if (!specs.ok()) return specs.status();
 
   std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(options)));
-  client->InitializeChannelSettings(std::move(resolver),
-                                    *std::move(credentials));
+  INPUTSERVE_RETURN_IF_ERROR(client->InitializeChannelSettings(
+      std::move(resolver), *std::move(credentials)));
   // Control channels carry GetDatasetInfo and WatchMode; data streams get
   // dedicated channels (their own TCP connections) in AddEndpoint.
   std::vector<std::string> names;
@@ -70,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   return std::unique_ptr<Client>(std::move(client));
 }
 
-void ClientImpl::InitializeChannelSettings(
+absl::Status ClientImpl::InitializeChannelSettings(
     Resolver resolver,
     std::shared_ptr<grpc::ChannelCredentials> credentials) {
   resolver_ = std::move(resolver);
@@ -79,6 +82,12 @@ void ClientImpl::InitializeChannelSettings(
   settings_.keepalive_timeout = options_.keepalive_timeout;
   settings_.reconnect_initial_backoff = options_.initial_backoff;
   settings_.reconnect_max_backoff = options_.max_backoff;
+  if (!options_.data_token_file.empty()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        settings_.bearer_token,
+        BearerTokenFile::Open(options_.data_token_file));
+  }
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::Channel> ClientImpl::MakeEndpointChannel(
@@ -263,9 +272,12 @@ DatasetInfo MakeDatasetInfo(const std::vector<std::string>& names,
   info.num_classes = static_cast<int>(agreed.num_classes());
   info.class_names.assign(agreed.class_names().begin(),
                           agreed.class_names().end());
+  // BatchLayout::Create has already refused unknown dtypes.
   for (const v1::TensorSpec& t : agreed.tensors()) {
-    info.tensors.push_back({t.name(), static_cast<ElementType>(t.dtype()),
-                            {t.shape().begin(), t.shape().end()}});
+    info.tensors.push_back(
+        {t.name(),
+         ElementTypeFromProto(t.dtype()).value_or(ElementType::kUint8),
+         {t.shape().begin(), t.shape().end()}});
   }
   std::set<std::pair<uint32_t, uint32_t>> counted;
   for (size_t i = 0; i < names.size(); ++i) {

@@ -57,7 +57,7 @@ class ClientImpl final : public Client {
   explicit ClientImpl(ClientOptions options);
 
   // The steps of Create(), in order.
-  void InitializeChannelSettings(
+  absl::Status InitializeChannelSettings(
       Resolver resolver, std::shared_ptr<grpc::ChannelCredentials> credentials);
   absl::Status InitializeLayout(const std::vector<std::string>& names,
                                 const ProbeResult& probe);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "server/log.h"
 
 namespace inputserve {
@@ -60,18 +61,20 @@ constexpr size_t kMaxTokenFileBytes = 64 << 10;
 // parses the token. The outer status is for a file that cannot be opened or
 // read; `token` holds a parse error. Errors name the file, never its contents.
 absl::StatusOr<TokenFileRead> ReadTokenFile(const std::string& path,
+                                            absl::string_view name,
                                             const FileIdentity* unchanged_if) {
+  const std::string flag = absl::StrCat("--", name, "_token_file");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::NotFoundError(absl::StrCat("--admin_token_file: cannot read '",
-                                            path, "': ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path,
+                                            "': ", std::strerror(errno)));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    return absl::NotFoundError(absl::StrCat("--admin_token_file: cannot stat '",
-                                            path, "': ", std::strerror(err)));
+    return absl::NotFoundError(
+        absl::StrCat(flag, ": cannot stat '", path, "': ", std::strerror(err)));
   }
   TokenFileRead read;
   read.identity = FileIdentity::Of(st);
@@ -88,18 +91,17 @@ absl::StatusOr<TokenFileRead> ReadTokenFile(const std::string& path,
     if (n < 0) {
       const int err = errno;
       ::close(fd);
-      return absl::NotFoundError(
-          absl::StrCat("--admin_token_file: cannot read '", path,
-                       "': ", std::strerror(err)));
+      return absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path,
+                                              "': ", std::strerror(err)));
     }
     if (n == 0) break;
     contents.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
-  absl::StatusOr<std::string> token = ParseToken(contents);
+  absl::StatusOr<std::string> token = ParseToken(contents, name);
   if (!token.ok()) {
-    read.token = absl::InvalidArgumentError(absl::StrCat(
-        "--admin_token_file '", path, "': ", token.status().message()));
+    read.token = absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", path, "': ", token.status().message()));
   } else {
     read.token = std::move(token);
   }
@@ -112,9 +114,10 @@ absl::StatusOr<TokenFileRead> ReadTokenFile(const std::string& path,
 // notice that the file changed.
 class TokenFile {
  public:
-  TokenFile(std::string path, absl::Duration recheck_interval,
+  TokenFile(std::string path, std::string name, absl::Duration recheck_interval,
             FileIdentity identity, std::string token)
       : path_(std::move(path)),
+        name_(std::move(name)),
         recheck_interval_(recheck_interval),
         next_check_(absl::Now() + recheck_interval),
         identity_(identity),
@@ -128,7 +131,8 @@ class TokenFile {
     const absl::Time now = absl::Now();
     if (now < next_check_) return token_;
     next_check_ = now + recheck_interval_;
-    absl::StatusOr<TokenFileRead> read = ReadTokenFile(path_, &identity_);
+    absl::StatusOr<TokenFileRead> read =
+        ReadTokenFile(path_, name_, &identity_);
     if (!read.ok()) {
       Warn(read.status());
       return token_;
@@ -141,7 +145,7 @@ class TokenFile {
     }
     token_ = *std::move(read->token);
     warned_ = false;
-    LogInfo("admin token reloaded from '", path_, "'");
+    LogInfo(name_, " token reloaded from '", path_, "'");
     return token_;
   }
 
@@ -150,10 +154,11 @@ class TokenFile {
   void Warn(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (warned_) return;
     warned_ = true;
-    LogWarning(status.message(), "; keeping the previous admin token");
+    LogWarning(status.message(), "; keeping the previous ", name_, " token");
   }
 
   const std::string path_;
+  const std::string name_;
   const absl::Duration recheck_interval_;
   absl::Mutex mu_;
   absl::Time next_check_ ABSL_GUARDED_BY(mu_);
@@ -173,51 +178,58 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
-absl::StatusOr<std::string> ParseToken(absl::string_view contents) {
+absl::StatusOr<std::string> ParseToken(absl::string_view contents,
+                                       absl::string_view name) {
   const size_t newline = contents.find('\n');
   if (newline != absl::string_view::npos)
     contents = contents.substr(0, newline);
   contents = absl::StripAsciiWhitespace(contents);
   if (contents.empty()) {
-    return absl::InvalidArgumentError("admin token is empty");
+    return absl::InvalidArgumentError(absl::StrCat(name, " token is empty"));
   }
   for (char c : contents) {
     if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
       return absl::InvalidArgumentError(
-          "admin token contains a space or a non-printable character; use "
-          "printable ASCII only");
+          absl::StrCat(name,
+                       " token contains a space or a non-printable character; "
+                       "use printable ASCII only"));
     }
   }
   return std::string(contents);
 }
 
-TokenAuthenticator::TokenAuthenticator(std::string token, bool allow_all)
-    : token_(std::move(token)), allow_all_(allow_all) {}
-TokenAuthenticator::TokenAuthenticator(std::unique_ptr<TokenFile> file)
-    : file_(std::move(file)) {}
+TokenAuthenticator::TokenAuthenticator(std::string token, bool allow_all,
+                                       std::string name)
+    : name_(std::move(name)), token_(std::move(token)), allow_all_(allow_all) {}
+TokenAuthenticator::TokenAuthenticator(std::unique_ptr<TokenFile> file,
+                                       std::string name)
+    : name_(std::move(name)), file_(std::move(file)) {}
 TokenAuthenticator::TokenAuthenticator(TokenAuthenticator&&) noexcept = default;
 TokenAuthenticator& TokenAuthenticator::operator=(
     TokenAuthenticator&&) noexcept = default;
 TokenAuthenticator::~TokenAuthenticator() = default;
 
 absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromToken(
-    absl::string_view token) {
-  absl::StatusOr<std::string> parsed = ParseToken(token);
-  if (!parsed.ok()) return parsed.status();
-  return TokenAuthenticator(*std::move(parsed), /*allow_all=*/false);
+    absl::string_view token, absl::string_view name) {
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string parsed, ParseToken(token, name));
+  return TokenAuthenticator(std::move(parsed), /*allow_all=*/false,
+                            std::string(name));
 }
 
 absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromFile(
-    const std::string& path, absl::Duration recheck_interval) {
-  absl::StatusOr<TokenFileRead> read = ReadTokenFile(path, nullptr);
-  if (!read.ok()) return read.status();
-  if (!read->token.ok()) return read->token.status();
-  return TokenAuthenticator(std::make_unique<TokenFile>(
-      path, recheck_interval, read->identity, *std::move(read->token)));
+    const std::string& path, absl::Duration recheck_interval,
+    absl::string_view name) {
+  INPUTSERVE_ASSIGN_OR_RETURN(TokenFileRead read,
+                              ReadTokenFile(path, name, nullptr));
+  if (!read.token.ok()) return read.token.status();
+  return TokenAuthenticator(
+      std::make_unique<TokenFile>(path, std::string(name), recheck_interval,
+                                  read.identity, *std::move(read.token)),
+      std::string(name));
 }
 
 TokenAuthenticator TokenAuthenticator::AllowAll() {
-  return TokenAuthenticator("", /*allow_all=*/true);
+  return TokenAuthenticator("", /*allow_all=*/true, "admin");
 }
 
 absl::Status TokenAuthenticator::Check(
@@ -237,7 +249,8 @@ absl::Status TokenAuthenticator::Check(
   // A copy, so a concurrent reload cannot change it mid-comparison.
   const std::string expected = file_ != nullptr ? file_->Current() : token_;
   if (!ConstantTimeEquals(absl::StripAsciiWhitespace(value), expected)) {
-    return absl::UnauthenticatedError("invalid admin token");
+    return absl::UnauthenticatedError(
+        absl::StrCat("invalid ", name_, " token"));
   }
   return absl::OkStatus();
 }

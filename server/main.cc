@@ -27,10 +27,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "server/flags_help.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/server_options.h"
+#include "server/sources/shard_plan.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "Data port (InputService, health, reflection), HOST:PORT. Port 0 "
@@ -57,7 +59,10 @@ ABSL_FLAG(int, shard_index, 0, "This replica's shard, 0..num_shards-1.");
 ABSL_FLAG(int, num_shards, 1,
           "Replicas that split the dataset; together they cover every "
           "example once per epoch.");
-ABSL_FLAG(int, decode_threads, 0, "Decode worker threads; 0 = one per core.");
+ABSL_FLAG(int, decode_threads, 0,
+          "Decode worker threads; 0 = one per CPU this process may use: the "
+          "CPU affinity mask, capped by the cgroup CPU quota rounded up "
+          "(docker --cpus=4 gives 4).");
 ABSL_FLAG(int, prefetch_batches, 4,
           "Batches built ahead and queued for streams (1..1024).");
 ABSL_FLAG(int, shuffle_buffer, 0,
@@ -79,6 +84,11 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "a second when it changes (rotation needs no restart). Required "
           "when the admin service is enabled (unless "
           "--admin_insecure_no_auth).");
+ABSL_FLAG(std::string, data_token_file, "",
+          "File whose first line is a bearer token that InputService calls "
+          "(GetDatasetInfo, StreamBatches, WatchMode) must carry; empty: no "
+          "token. Re-read like --admin_token_file. Health and reflection "
+          "stay open for probes.");
 ABSL_FLAG(bool, admin_insecure_no_auth, false,
           "Run the admin service without authentication (tests only).");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -122,15 +132,8 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.dataset.seed = absl::GetFlag(FLAGS_seed);
   const int shard_index = absl::GetFlag(FLAGS_shard_index);
   const int num_shards = absl::GetFlag(FLAGS_num_shards);
-  if (num_shards < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--num_shards=", num_shards, " must be at least 1"));
-  }
-  if (shard_index < 0 || shard_index >= num_shards) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--shard_index=", shard_index, " is out of range: allowed 0..",
-                     num_shards - 1, " for --num_shards=", num_shards));
-  }
+  // Checked before the unsigned conversion, so -1 is reported as -1.
+  INPUTSERVE_RETURN_IF_ERROR(CheckShardOptions(shard_index, num_shards));
   o.dataset.shard_index = static_cast<uint32_t>(shard_index);
   o.dataset.num_shards = static_cast<uint32_t>(num_shards);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);
@@ -147,12 +150,13 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.max_streams = absl::GetFlag(FLAGS_max_streams);
   o.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   o.admin_insecure_no_auth = absl::GetFlag(FLAGS_admin_insecure_no_auth);
+  o.data_token_file = absl::GetFlag(FLAGS_data_token_file);
   o.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   o.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  if (absl::Status s = ValidateServerOptions(o); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(ValidateServerOptions(o));
   return o;
 }
 

@@ -64,12 +64,11 @@ ServerMetrics::ServerMetrics()
       examples_decoded_(
           SingleCounter(*registry_, "inputserve_examples_decoded_total",
                         "Examples decoded into batches by the pipeline.")),
-      decode_errors_(
-          SingleCounter(*registry_, "inputserve_decode_errors_total",
-                        "Examples whose decode failed (skipped).")),
-      records_skipped_family_(CounterFamily(
-          *registry_, "inputserve_records_skipped_total",
-          "Records skipped as unusable, by reason.")),
+      decode_errors_(SingleCounter(*registry_, "inputserve_decode_errors_total",
+                                   "Examples whose decode failed (skipped).")),
+      records_skipped_family_(
+          CounterFamily(*registry_, "inputserve_records_skipped_total",
+                        "Records skipped as unusable, by reason.")),
       batch_build_seconds_(
           BuildHistogram()
               .Name("inputserve_batch_build_seconds")
@@ -84,7 +83,11 @@ ServerMetrics::ServerMetrics()
                         "Streams that ended with an error, by reason.")),
       admin_requests_family_(
           CounterFamily(*registry_, "inputserve_admin_requests_total",
-                        "Admin RPCs by method and status code.")) {
+                        "Admin RPCs by method and status code.")),
+      data_auth_failures_family_(CounterFamily(
+          *registry_, "inputserve_data_auth_failures_total",
+          "InputService calls refused for a missing or wrong data token "
+          "(--data_token_file), by method.")) {
   for (size_t i = 0; i < kSkipReasons.size(); ++i) {
     records_skipped_[i] = &records_skipped_family_.Add(
         {{"reason", std::string(kSkipReasons[i])}});
@@ -94,6 +97,9 @@ ServerMetrics::ServerMetrics()
   for (const char* reason : {"batch_requeued", "drained", "resource_exhausted",
                              "invalid_argument", "pipeline_failed"}) {
     stream_errors(reason);
+  }
+  for (const char* rpc : {"GetDatasetInfo", "StreamBatches", "WatchMode"}) {
+    data_auth_failures(rpc);
   }
   for (const char* rpc : {"SetMode", "GetStatus"}) {
     for (const char* code : {"OK", "UNAUTHENTICATED", "INVALID_ARGUMENT"}) {
@@ -118,6 +124,10 @@ prometheus::Counter& ServerMetrics::admin_requests(absl::string_view rpc,
                                                    absl::string_view code) {
   return admin_requests_family_.Add(
       {{"rpc", std::string(rpc)}, {"code", std::string(code)}});
+}
+
+prometheus::Counter& ServerMetrics::data_auth_failures(absl::string_view rpc) {
+  return data_auth_failures_family_.Add({{"rpc", std::string(rpc)}});
 }
 
 void ServerMetrics::OnModeChange(ServingMode mode) {

@@ -51,6 +51,8 @@ class ServerMetrics {
   // broke mid-batch; the batch went back to the queue), "drained",
   // "resource_exhausted", "invalid_argument", "pipeline_failed".
   prometheus::Counter& stream_errors(absl::string_view reason);
+  // InputService calls refused for a missing or wrong data token, by method.
+  prometheus::Counter& data_auth_failures(absl::string_view rpc);
   // Admin RPCs by method and gRPC status code name. Not on a hot path.
   prometheus::Counter& admin_requests(absl::string_view rpc,
                                       absl::string_view code);
@@ -75,6 +77,7 @@ class ServerMetrics {
   prometheus::Gauge& prefetch_queue_depth_;
   prometheus::Family<prometheus::Counter>& stream_errors_family_;
   prometheus::Family<prometheus::Counter>& admin_requests_family_;
+  prometheus::Family<prometheus::Counter>& data_auth_failures_family_;
 };
 
 }  // namespace inputserve

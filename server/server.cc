@@ -3,12 +3,13 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
-#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -32,14 +33,12 @@ constexpr absl::Duration kFirstBatchTimeout = absl::Seconds(300);
 
 absl::StatusOr<std::string> ReadFile(absl::string_view flag,
                                      const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  absl::StatusOr<std::string> contents = ReadWholeFile(path);
+  if (!contents.ok()) {
     return absl::NotFoundError(
-        absl::StrCat("--", flag, ": cannot read '", path, "'"));
+        absl::StrCat("--", flag, ": ", contents.status().message()));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return contents;
 }
 
 absl::Status CheckPem(absl::string_view flag, const std::string& path,
@@ -56,24 +55,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  absl::StatusOr<std::string> cert = ReadFile("tls_cert_file", tls.cert_file);
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadFile("tls_key_file", tls.key_file);
-  if (!key.ok()) return key.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string cert,
+                              ReadFile("tls_cert_file", tls.cert_file));
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string key,
+                              ReadFile("tls_key_file", tls.key_file));
   // gRPC reports unusable PEM only as a failure to listen; name the file.
-  if (absl::Status s = CheckPem("tls_cert_file", tls.cert_file, *cert);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckPem("tls_key_file", tls.key_file, *key); !s.ok()) {
-    return s;
-  }
-  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  INPUTSERVE_RETURN_IF_ERROR(CheckPem("tls_cert_file", tls.cert_file, cert));
+  INPUTSERVE_RETURN_IF_ERROR(CheckPem("tls_key_file", tls.key_file, key));
+  ssl.pem_key_cert_pairs.push_back({key, cert});
   if (!tls.client_ca_file.empty()) {
-    absl::StatusOr<std::string> ca =
-        ReadFile("tls_client_ca_file", tls.client_ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *ca;
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        std::string ca, ReadFile("tls_client_ca_file", tls.client_ca_file));
+    ssl.pem_root_certs = ca;
     ssl.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
@@ -140,7 +133,7 @@ absl::Status WriteFileAtomically(const std::string& path,
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
-  if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(ValidateServerOptions(options));
   // Shuffling is one decision: a shuffle buffer also reshuffles file order.
   options.dataset.shuffle_files = options.shuffle_buffer > 1;
   std::unique_ptr<Server> server(new Server(std::move(options)));
@@ -155,9 +148,33 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() { Shutdown(); }
 
+// Start-up in steps, each owning one part: pipeline, mode, authenticators,
+// services, then the listeners. A failing step leaves the server for
+// Create() to shut down.
 absl::Status Server::Start() {
   metrics_ = std::make_unique<ServerMetrics>();
+  INPUTSERVE_ASSIGN_OR_RETURN(BatchPtr first, InitializePipeline());
+  InitializeMode();
+  BatchWireInfo wire;
+  wire.shard_index = options_.dataset.shard_index;
+  wire.num_shards = options_.dataset.num_shards;
+  cache_ =
+      std::make_unique<SyntheticBatchCache>(first, wire, options_.chunk_bytes);
+  INPUTSERVE_RETURN_IF_ERROR(InitializeAuthenticators());
+  InitializeServices(wire);
+  INPUTSERVE_RETURN_IF_ERROR(StartGrpc());
+  INPUTSERVE_RETURN_IF_ERROR(StartMetrics());
+  LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
+          ", shard ", options_.dataset.shard_index, "/",
+          options_.dataset.num_shards, ", mode ",
+          ServingModeName(options_.initial_mode), ", ",
+          pipeline_->decode_threads(), " decode threads) data port ",
+          ports_.data, ", admin port ", ports_.admin, ", metrics port ",
+          ports_.metrics);
+  return absl::OkStatus();
+}
 
+absl::StatusOr<BatchPtr> Server::InitializePipeline() {
   absl::StatusOr<std::unique_ptr<Dataset>> dataset =
       OpenDataset(options_.dataset);
   if (!dataset.ok()) {
@@ -165,21 +182,15 @@ absl::Status Server::Start() {
                         absl::StrCat("--dataset=", options_.dataset.spec, ": ",
                                      dataset.status().message()));
   }
-  const ExampleShape shape = (*dataset)->shape();
-  const uint64_t examples_per_epoch = (*dataset)->examples_per_epoch();
-  const std::vector<std::string> class_names = (*dataset)->class_names();
-
   PipelineOptions pipeline_options;
   pipeline_options.batch_size = options_.batch_size;
   pipeline_options.decode_threads = options_.decode_threads;
   pipeline_options.prefetch_batches = options_.prefetch_batches;
   pipeline_options.shuffle_buffer = options_.shuffle_buffer;
   pipeline_options.seed = options_.dataset.seed;
-  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Create(
-      *std::move(dataset), pipeline_options, metrics_.get());
-  if (!pipeline.ok()) return pipeline.status();
-  pipeline_ = *std::move(pipeline);
-
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      pipeline_,
+      Pipeline::Create(*std::move(dataset), pipeline_options, metrics_.get()));
   absl::StatusOr<BatchPtr> first = pipeline_->FirstBatch(kFirstBatchTimeout);
   if (!first.ok()) {
     return absl::Status(first.status().code(),
@@ -187,19 +198,18 @@ absl::Status Server::Start() {
                                      options_.dataset.spec, ": ",
                                      first.status().message()));
   }
+  return first;
+}
 
+void Server::InitializeMode() {
   mode_ = std::make_unique<ModeController>(options_.initial_mode);
   metrics_->mode().Set(options_.initial_mode == ServingMode::kSynthetic);
   mode_->Subscribe([metrics = metrics_.get()](const ModeState& state) {
     metrics->OnModeChange(state.mode);
   });
+}
 
-  BatchWireInfo wire;
-  wire.shard_index = options_.dataset.shard_index;
-  wire.num_shards = options_.dataset.num_shards;
-  cache_ = std::make_unique<SyntheticBatchCache>(*first, wire,
-                                                 options_.chunk_bytes);
-
+absl::Status Server::InitializeAuthenticators() {
   if (!options_.admin_listen.empty()) {
     if (options_.admin_insecure_no_auth) {
       LogWarning("admin service on ", options_.admin_listen,
@@ -207,77 +217,67 @@ absl::Status Server::Start() {
       auth_ = std::make_unique<TokenAuthenticator>(
           TokenAuthenticator::AllowAll());
     } else {
-      absl::StatusOr<TokenAuthenticator> auth =
-          TokenAuthenticator::FromFile(options_.admin_token_file);
-      if (!auth.ok()) return auth.status();
-      auth_ = std::make_unique<TokenAuthenticator>(*std::move(auth));
+      INPUTSERVE_ASSIGN_OR_RETURN(
+          TokenAuthenticator auth,
+          TokenAuthenticator::FromFile(options_.admin_token_file));
+      auth_ = std::make_unique<TokenAuthenticator>(std::move(auth));
     }
   }
-
-  InputServiceImpl::Options input_options;
-  input_options.chunk_bytes = options_.chunk_bytes;
-  input_options.max_streams = options_.max_streams;
-  input_options.wire = wire;
-  v1::DatasetInfo& info = input_options.info;
-  info.set_dataset(options_.dataset.spec);
-  info.set_batch_size(options_.batch_size);
-  for (const TensorLayout& t : pipeline_->layouts()) {
-    ToProto(t, info.add_tensors());
+  if (!options_.data_token_file.empty()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        TokenAuthenticator data_auth,
+        TokenAuthenticator::FromFile(options_.data_token_file, absl::Seconds(1),
+                                     "data"));
+    data_auth_ = std::make_unique<TokenAuthenticator>(std::move(data_auth));
   }
-  info.set_batch_payload_bytes(pipeline_->payload_bytes());
-  info.set_examples_per_epoch(examples_per_epoch);
-  info.set_shard_index(options_.dataset.shard_index);
-  info.set_num_shards(options_.dataset.num_shards);
-  info.set_num_classes(shape.num_classes);
-  for (const std::string& name : class_names) info.add_class_names(name);
-  input_service_ = std::make_unique<InputServiceImpl>(
-      pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
-      std::move(input_options));
-
-  if (auth_ != nullptr) {
-    admin_service_ = std::make_unique<AdminServiceImpl>(
-        auth_.get(), mode_.get(), metrics_.get(),
-        [this](v1::ServerStatus* status) {
-          status->set_active_streams(input_service_->active_streams());
-          status->set_uptime_seconds(
-              absl::ToDoubleSeconds(absl::Now() - started_));
-          status->set_dataset(options_.dataset.spec);
-          status->set_batch_size(options_.batch_size);
-          status->set_shard_index(options_.dataset.shard_index);
-          status->set_num_shards(options_.dataset.num_shards);
-          status->set_prefetch_queue_depth(
-              static_cast<uint32_t>(pipeline_->queue().size()));
-        });
-  }
-
-  if (absl::Status s = StartGrpc(); !s.ok()) return s;
-  if (absl::Status s = StartMetrics(); !s.ok()) return s;
-  LogInfo("serving ", options_.dataset.spec, " (batch ", options_.batch_size,
-          ", shard ", options_.dataset.shard_index, "/",
-          options_.dataset.num_shards, ", mode ",
-          ServingModeName(options_.initial_mode), ") data port ", ports_.data,
-          ", admin port ", ports_.admin, ", metrics port ", ports_.metrics);
   return absl::OkStatus();
 }
 
+void Server::InitializeServices(const BatchWireInfo& wire) {
+  InputServiceImpl::Options input_options;
+  input_options.auth = data_auth_.get();
+  input_options.chunk_bytes = options_.chunk_bytes;
+  input_options.max_streams = options_.max_streams;
+  input_options.wire = wire;
+  input_options.info =
+      DescribePipeline(*pipeline_, options_.dataset.spec, wire);
+  input_service_ = std::make_unique<InputServiceImpl>(
+      pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
+      std::move(input_options));
+  if (auth_ == nullptr) return;  // Admin service disabled.
+  admin_service_ = std::make_unique<AdminServiceImpl>(
+      auth_.get(), mode_.get(), metrics_.get(),
+      [this](v1::ServerStatus* status) {
+        status->set_active_streams(input_service_->active_streams());
+        status->set_uptime_seconds(
+            absl::ToDoubleSeconds(absl::Now() - started_));
+        status->set_dataset(options_.dataset.spec);
+        status->set_batch_size(options_.batch_size);
+        status->set_shard_index(options_.dataset.shard_index);
+        status->set_num_shards(options_.dataset.num_shards);
+        status->set_prefetch_queue_depth(
+            static_cast<uint32_t>(pipeline_->queue().size()));
+      });
+}
+
 absl::Status Server::StartGrpc() {
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      ServerCredentials(options_.tls);
-  if (!creds.ok()) return creds.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                              ServerCredentials(options_.tls));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  absl::StatusOr<std::unique_ptr<grpc::Server>> data = BuildAndStartServer(
-      "listen", options_.listen, *creds, input_service_.get(), &ports_.data);
-  if (!data.ok()) return data.status();
-  data_server_ = *std::move(data);
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<grpc::Server> data,
+      BuildAndStartServer("listen", options_.listen, creds,
+                          input_service_.get(), &ports_.data));
+  data_server_ = std::move(data);
   if (admin_service_ != nullptr) {
-    absl::StatusOr<std::unique_ptr<grpc::Server>> admin =
-        BuildAndStartServer("admin_listen", options_.admin_listen, *creds,
-                            admin_service_.get(), &ports_.admin);
-    if (!admin.ok()) return admin.status();
-    admin_server_ = *std::move(admin);
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        std::unique_ptr<grpc::Server> admin,
+        BuildAndStartServer("admin_listen", options_.admin_listen, creds,
+                            admin_service_.get(), &ports_.admin));
+    admin_server_ = std::move(admin);
   }
   return absl::OkStatus();
 }

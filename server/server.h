@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/pipeline/batch.h"
 #include "server/server_options.h"
 
 namespace grpc {
@@ -28,6 +29,7 @@ class Exposer;
 namespace inputserve {
 
 class AdminServiceImpl;
+struct BatchWireInfo;
 class InputServiceImpl;
 class ModeController;
 class Pipeline;
@@ -63,6 +65,11 @@ class Server {
  private:
   explicit Server(ServerOptions options);
   absl::Status Start();
+  // The steps of Start(), in order.
+  absl::StatusOr<BatchPtr> InitializePipeline();  // Returns the first batch.
+  void InitializeMode();
+  absl::Status InitializeAuthenticators();
+  void InitializeServices(const BatchWireInfo& wire);
   absl::Status StartGrpc();
   absl::Status StartMetrics();
 
@@ -74,6 +81,7 @@ class Server {
   std::unique_ptr<ModeController> mode_;
   std::unique_ptr<SyntheticBatchCache> cache_;
   std::unique_ptr<TokenAuthenticator> auth_;
+  std::unique_ptr<TokenAuthenticator> data_auth_;  // Null: data port open.
   std::unique_ptr<InputServiceImpl> input_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> data_server_;

@@ -6,6 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "server/sources/shard_plan.h"
 
 namespace inputserve {
 namespace {
@@ -76,17 +78,14 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view flag,
   return hp;
 }
 
-absl::Status ValidateServerOptions(const ServerOptions& o) {
-  if (absl::StatusOr<HostPort> hp = ParseHostPort("listen", o.listen);
-      !hp.ok()) {
-    return hp.status();
-  }
+namespace {
+
+// The three listen addresses, and the token files of the ports that use them.
+absl::Status ValidateListenersAndTokens(const ServerOptions& o) {
+  INPUTSERVE_RETURN_IF_ERROR(ParseHostPort("listen", o.listen).status());
   if (!o.admin_listen.empty()) {
-    if (absl::StatusOr<HostPort> hp =
-            ParseHostPort("admin_listen", o.admin_listen);
-        !hp.ok()) {
-      return hp.status();
-    }
+    INPUTSERVE_RETURN_IF_ERROR(
+        ParseHostPort("admin_listen", o.admin_listen).status());
     if (o.admin_token_file.empty() && !o.admin_insecure_no_auth) {
       return absl::InvalidArgumentError(
           "the admin service needs --admin_token_file (a file whose first "
@@ -94,81 +93,72 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
           "without authentication, or --admin_listen= to disable it");
     }
     if (!o.admin_token_file.empty()) {
-      if (absl::Status s =
-              CheckReadableFile("admin_token_file", o.admin_token_file);
-          !s.ok()) {
-        return s;
-      }
+      INPUTSERVE_RETURN_IF_ERROR(
+          CheckReadableFile("admin_token_file", o.admin_token_file));
     }
+  }
+  if (!o.data_token_file.empty()) {
+    INPUTSERVE_RETURN_IF_ERROR(
+        CheckReadableFile("data_token_file", o.data_token_file));
   }
   if (!o.metrics_listen.empty()) {
-    if (absl::StatusOr<HostPort> hp =
-            ParseHostPort("metrics_listen", o.metrics_listen);
-        !hp.ok()) {
-      return hp.status();
-    }
+    INPUTSERVE_RETURN_IF_ERROR(
+        ParseHostPort("metrics_listen", o.metrics_listen).status());
   }
+  return absl::OkStatus();
+}
+
+// The dataset and every numeric flag's range.
+absl::Status ValidateDatasetAndSizes(const ServerOptions& o) {
   if (o.dataset.spec.empty()) {
     return absl::InvalidArgumentError(
         "--dataset is required: cifar10:<dir|glob>, imagenet:<glob>, "
         "synthetic:cifar10 or synthetic:imagenet");
   }
-  if (absl::Status s = CheckRange("batch_size", o.batch_size, 1, 65536);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("num_shards", o.dataset.num_shards, 1, 65536);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("shard_index", o.dataset.shard_index, 0,
-                                  int64_t{o.dataset.num_shards} - 1);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("image_size", o.dataset.image_size, 8, 4096);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("decode_threads", o.decode_threads, 0, 1024);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("prefetch_batches", o.prefetch_batches, 1, 1024);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRange("max_streams", o.max_streams, 1, 100000);
-      !s.ok()) {
-    return s;
-  }
-  if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
+  INPUTSERVE_RETURN_IF_ERROR(CheckRange("batch_size", o.batch_size, 1, 65536));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckShardOptions(o.dataset.shard_index, o.dataset.num_shards));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("image_size", o.dataset.image_size, 8, 4096));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("decode_threads", o.decode_threads, 0, 1024));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("prefetch_batches", o.prefetch_batches, 1, 1024));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30));
+  return CheckRange("max_streams", o.max_streams, 1, 100000);
+}
+
+// TLS flags come as a cert+key pair, the client CA only with them, and
+// every file named must be readable.
+absl::Status ValidateTls(const TlsFiles& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
     return absl::InvalidArgumentError(
         "--tls_cert_file and --tls_key_file must be given together");
   }
-  if (!o.tls.client_ca_file.empty() && !o.tls.enabled()) {
+  if (!tls.client_ca_file.empty() && !tls.enabled()) {
     return absl::InvalidArgumentError(
         "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
   }
   for (const auto& [flag, path] :
        {std::pair<absl::string_view, const std::string&>{"tls_cert_file",
-                                                          o.tls.cert_file},
-        {"tls_key_file", o.tls.key_file},
-        {"tls_client_ca_file", o.tls.client_ca_file}}) {
+                                                         tls.cert_file},
+        {"tls_key_file", tls.key_file},
+        {"tls_client_ca_file", tls.client_ca_file}}) {
     if (path.empty()) continue;
-    if (absl::Status s = CheckReadableFile(flag, path); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(CheckReadableFile(flag, path));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& o) {
+  INPUTSERVE_RETURN_IF_ERROR(ValidateListenersAndTokens(o));
+  INPUTSERVE_RETURN_IF_ERROR(ValidateDatasetAndSizes(o));
+  INPUTSERVE_RETURN_IF_ERROR(ValidateTls(o.tls));
   if (o.drain_timeout < absl::ZeroDuration() ||
       o.drain_timeout > absl::Seconds(300)) {
     return absl::InvalidArgumentError(

@@ -30,7 +30,7 @@ struct ServerOptions {
   DatasetOptions dataset;  // spec, image_size, augment, shard, seed.
   int batch_size = 256;
   ServingMode initial_mode = ServingMode::kReal;
-  int decode_threads = 0;  // 0: one per core.
+  int decode_threads = 0;  // 0: UsableCpuCount().
   int prefetch_batches = 4;
   int shuffle_buffer = 0;  // 0 or 1: no shuffling.
   int64_t chunk_bytes = 1 << 20;
@@ -38,6 +38,9 @@ struct ServerOptions {
 
   std::string admin_token_file;
   bool admin_insecure_no_auth = false;
+  // When set, InputService calls need "authorization: Bearer <token>" with
+  // the token in this file's first line (health and reflection stay open).
+  std::string data_token_file;
   TlsFiles tls;
   std::string port_file;
   absl::Duration drain_timeout = absl::Seconds(8);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "trainer_example/gradient_backend.h"
 #include "trainer_example/linear_model_gpu.h"
 
@@ -56,15 +57,15 @@ class CudaBackend final : public GradientBackend {
             absl::StrCat("CUDA backend got a slice in host memory (device ",
                          slice.images->device, ")"));
       }
-      absl::StatusOr<gpu::SliceRunner*> runner = Runner(slice.images->device);
-      if (!runner.ok()) return runner.status();
-      std::string err = (*runner)->Launch(
+      INPUTSERVE_ASSIGN_OR_RETURN(gpu::SliceRunner * runner,
+                                  Runner(slice.images->device));
+      std::string err = runner->Launch(
           model.weights.data(), model.bias.data(), model.num_classes,
           static_cast<const uint8_t*>(slice.images->data),
           static_cast<const int32_t*>(slice.labels->data),
           slice.labels->memory == MemoryKind::kCuda, slice.size());
       if (!err.empty()) return GpuError(slice.images->device, err);
-      launched.push_back(*runner);
+      launched.push_back(runner);
     }
     for (size_t i = 0; i < launched.size(); ++i) {
       int bad_index = -1, bad_label = 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "trainer_example/features.h"
 
 namespace inputserve::trainer {
@@ -73,12 +74,12 @@ std::string FormatSummaryLine(const TrainSummary& summary) {
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     const TrainerOptions& options, Client* client, std::ostream* log) {
-  if (absl::Status s = ValidateTrainerOptions(options); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<GradientBackend>> backend =
-      MakeBackend(client->memory_kind(), options.cuda_streams);
-  if (!backend.ok()) return backend.status();
+  INPUTSERVE_RETURN_IF_ERROR(ValidateTrainerOptions(options));
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<GradientBackend> backend,
+      MakeBackend(client->memory_kind(), options.cuda_streams));
   return std::unique_ptr<Trainer>(
-      new Trainer(options, client, log, *std::move(backend)));
+      new Trainer(options, client, log, std::move(backend)));
 }
 
 Trainer::Trainer(const TrainerOptions& options, Client* client,
@@ -127,11 +128,11 @@ absl::StatusOr<std::vector<Slice>> Trainer::SlicesOf(const Batch& batch) const {
 absl::Status Trainer::Initialize(const Batch& batch,
                                  const std::vector<Slice>& slices) {
   const std::vector<int64_t>& shape = slices[0].images->shape;
-  absl::StatusOr<FeatureSpec> spec =
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      FeatureSpec spec,
       MakeFeatureSpec(static_cast<int>(shape[1]), static_cast<int>(shape[2]),
-                      static_cast<int>(shape[3]), options_.feature_side);
-  if (!spec.ok()) return spec.status();
-  spec_ = *spec;
+                      static_cast<int>(shape[3]), options_.feature_side));
+  spec_ = spec;
   // The flag, else what the servers report, else a guess from the image
   // size for servers that do not say (CIFAR-10 or ImageNet).
   int num_classes = options_.num_classes;
@@ -145,10 +146,8 @@ absl::Status Trainer::Initialize(const Batch& batch,
   int64_t count = 0;
   for (const Slice& slice : slices) {
     images.resize(slice.images->num_bytes);
-    if (absl::Status s = backend_->CopyImagesToHost(slice, images.data());
-        !s.ok()) {
-      return s;
-    }
+    INPUTSERVE_RETURN_IF_ERROR(
+        backend_->CopyImagesToHost(slice, images.data()));
     std::vector<float> mean = MeanFeatures(spec_, images.data(), slice.size());
     for (int j = 0; j < spec_.dim(); ++j) sum[j] += mean[j] * slice.size();
     count += slice.size();
@@ -157,9 +156,7 @@ absl::Status Trainer::Initialize(const Batch& batch,
   for (int j = 0; j < spec_.dim(); ++j) {
     mean[j] = static_cast<float>(sum[j] / std::max<int64_t>(count, 1));
   }
-  if (absl::Status s = backend_->SetFeatures(spec_, std::move(mean)); !s.ok()) {
-    return s;
-  }
+  INPUTSERVE_RETURN_IF_ERROR(backend_->SetFeatures(spec_, std::move(mean)));
   model_.emplace(spec_.dim(), num_classes);
   grads_.emplace(spec_.dim(), num_classes);
   *log_ << absl::StrFormat(
@@ -179,9 +176,7 @@ absl::Status Trainer::Initialize(const Batch& batch,
 
 absl::StatusOr<double> Trainer::TrainStep(const std::vector<Slice>& slices) {
   grads_->Reset();
-  if (absl::Status s = backend_->Step(*model_, slices, &*grads_); !s.ok()) {
-    return s;
-  }
+  INPUTSERVE_RETURN_IF_ERROR(backend_->Step(*model_, slices, &*grads_));
   ApplySgd(*grads_, options_.learning_rate, &*model_);
   return grads_->examples > 0 ? grads_->loss_sum / grads_->examples : 0.0;
 }

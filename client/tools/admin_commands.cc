@@ -9,8 +9,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/tools/health_probe.h"
+#include "client/transport/bearer_token.h"
 #include "client/transport/channel.h"
 #include "client/transport/unary_retry.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "inputserve/v1/admin_service.grpc.pb.h"
@@ -89,16 +91,7 @@ absl::Status Usage(const std::string& problem) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  absl::StatusOr<std::string> contents =
-      client_internal::ReadFileContents(path, "token file (--token_file)");
-  if (!contents.ok()) return contents.status();
-  const std::string first_line = contents->substr(0, contents->find('\n'));
-  std::string token(absl::StripAsciiWhitespace(first_line));
-  if (token.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token file '", path, "' has no token on its first line"));
-  }
-  return token;
+  return client_internal::ReadTokenFile(path, "token file (--token_file)");
 }
 
 absl::StatusOr<std::string> RunAdminCommand(
@@ -129,24 +122,23 @@ absl::StatusOr<std::string> RunAdminCommand(
     }
   }
 
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      client_internal::MakeCredentials(options.tls);
-  if (!credentials.ok()) return credentials.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      client_internal::MakeCredentials(options.tls));
   std::shared_ptr<grpc::Channel> channel = client_internal::MakeChannel(
-      options.server, *credentials, client_internal::ChannelSettings());
+      options.server, credentials, client_internal::ChannelSettings());
   const auto deadline = std::chrono::system_clock::now() +
                         absl::ToChronoMilliseconds(options.timeout);
 
   if (command == "health") {
     absl::StatusOr<ServingStatus> health;
-    absl::Status s = client_internal::CallWithReconnect(
+    INPUTSERVE_RETURN_IF_ERROR(client_internal::CallWithReconnect(
         deadline, [&](const client_internal::AttemptPolicy& policy) {
           grpc::ClientContext context;
           Prepare(options, policy, &context);
           health = CheckHealth(channel, options.health_service, &context);
           return health.status();
-        });
-    if (!s.ok()) return s;
+        }));
     const std::string name = ServingStatusName(*health);
     if (*health != ServingStatus::kServing) {
       return absl::UnavailableError(
@@ -171,14 +163,13 @@ absl::StatusOr<std::string> RunAdminCommand(
     v1::SetModeRequest request;
     request.set_mode(mode);
     v1::ModeStatus reply;
-    absl::Status s = call(&v1::AdminService::Stub::SetMode, request, &reply);
-    if (!s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(
+        call(&v1::AdminService::Stub::SetMode, request, &reply));
     return options.json ? Json(reply) : FormatMode(reply);
   }
   v1::ServerStatus reply;
-  absl::Status s = call(&v1::AdminService::Stub::GetStatus,
-                        v1::GetStatusRequest(), &reply);
-  if (!s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(
+      call(&v1::AdminService::Stub::GetStatus, v1::GetStatusRequest(), &reply));
   return options.json ? Json(reply) : FormatStatus(reply);
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "client/tools/admin_commands.h"
+#include "common/status_macros.h"
 
 ABSL_FLAG(std::string, server, "",
           "HOST:PORT of the server: its admin port (--admin_listen) for "
@@ -43,10 +44,9 @@ absl::StatusOr<std::string> Run(inputserve::admin::AdminOptions options,
     return absl::InvalidArgumentError("--timeout must be positive");
   }
   if (!token_file.empty()) {
-    absl::StatusOr<std::string> token =
-        inputserve::admin::ReadTokenFile(token_file);
-    if (!token.ok()) return token.status();
-    options.token = *std::move(token);
+    INPUTSERVE_ASSIGN_OR_RETURN(std::string token,
+                                inputserve::admin::ReadTokenFile(token_file));
+    options.token = std::move(token);
   }
   return inputserve::admin::RunAdminCommand(options, args);
 }

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace inputserve::client_internal {
 
@@ -43,9 +44,8 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
           " does not match the dataset description: ", s.message()));
     }
     header_ = std::move(chunk.header);
-    absl::StatusOr<uint8_t*> dst = acquire(header_);
-    if (!dst.ok()) return dst.status();
-    dst_ = *dst;
+    INPUTSERVE_ASSIGN_OR_RETURN(uint8_t * dst, acquire(header_));
+    dst_ = dst;
     filled_ = 0;
     in_batch_ = true;
   } else if (chunk.has_header) {

@@ -1,15 +1,14 @@
 #include "client/transport/channel.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/transport/bearer_token.h"
 #include "client/transport/receive_memory.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -23,18 +22,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 
 absl::StatusOr<std::string> ReadFileContents(const std::string& path,
                                              const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read ", what, " '", path, "': ", std::strerror(errno)));
+  absl::StatusOr<std::string> contents = ReadWholeFile(path, what);
+  if (!contents.ok()) {
+    return absl::InvalidArgumentError(contents.status().message());
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("error reading ", what, " '", path, "'"));
-  }
-  return contents.str();
+  return contents;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
@@ -52,13 +44,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
       {tls.key_file, "TLS client key (tls.key_file)", &ssl.pem_private_key}};
   for (const auto& f : files) {
     if (f.path.empty()) continue;
-    absl::StatusOr<std::string> pem = ReadFileContents(f.path, f.what);
-    if (!pem.ok()) return pem.status();
-    if (pem->find("-----BEGIN") == std::string::npos) {
+    INPUTSERVE_ASSIGN_OR_RETURN(std::string pem,
+                                ReadFileContents(f.path, f.what));
+    if (pem.find("-----BEGIN") == std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
           f.what, " '", f.path, "' holds no PEM block (-----BEGIN ...)"));
     }
-    *f.out = *std::move(pem);
+    *f.out = std::move(pem);
   }
   if (ssl.pem_cert_chain.empty() != ssl.pem_private_key.empty()) {
     return absl::InvalidArgumentError(
@@ -116,6 +108,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(
   if (!settings.tls_name.empty()) {
     // Only consulted by SSL credentials; harmless on insecure channels.
     args.SetSslTargetNameOverride(settings.tls_name);
+  }
+  if (settings.bearer_token != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        MakeBearerTokenInterceptorFactory(settings.bearer_token));
+    return grpc::experimental::CreateCustomChannelWithInterceptors(
+        target, credentials, args, std::move(interceptors));
   }
   return grpc::CreateCustomChannel(target, credentials, args);
 }

@@ -16,6 +16,8 @@
 
 namespace inputserve::client_internal {
 
+class BearerTokenFile;
+
 struct ChannelSettings {
   absl::Duration keepalive_time = absl::Minutes(5);
   absl::Duration keepalive_timeout = absl::Seconds(20);
@@ -37,6 +39,8 @@ struct ChannelSettings {
   // channel connects to a bare IP. Empty: gRPC derives both from the target.
   std::string authority;
   std::string tls_name;
+  // When set, every call carries "authorization: Bearer <token>".
+  std::shared_ptr<BearerTokenFile> bearer_token;
 };
 
 // Insecure credentials, or SSL credentials built from `tls` (files read now;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -111,16 +112,16 @@ absl::StatusOr<std::optional<DnsName>> ParseDnsTarget(
 
 absl::StatusOr<std::vector<EndpointSpec>> ExpandTarget(
     const std::string& target, int group, const Resolver& resolver) {
-  absl::StatusOr<std::optional<DnsName>> dns = ParseDnsTarget(target);
-  if (!dns.ok()) return dns.status();
-  if (!dns->has_value()) {
+  INPUTSERVE_ASSIGN_OR_RETURN(std::optional<DnsName> dns,
+                              ParseDnsTarget(target));
+  if (!dns.has_value()) {
     EndpointSpec spec;
     spec.address = target;
     spec.name = target;
     spec.group = group;
     return std::vector<EndpointSpec>{std::move(spec)};
   }
-  const DnsName& name = **dns;
+  const DnsName& name = *dns;
   absl::StatusOr<std::vector<std::string>> addresses =
       resolver(name.host, name.port);
   if (!addresses.ok()) {

@@ -1,5 +1,6 @@
 #include "server/codec/image_preprocessor.h"
 
+#include "common/status_macros.h"
 #include "server/codec/png_decoder.h"
 #include "server/codec/resize.h"
 #include "server/codec/rng.h"
@@ -91,16 +92,16 @@ absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,
                                                   int full_scale_denom,
                                                   uint8_t* out) {
   if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
-  absl::StatusOr<JpegHeader> header =
-      decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_);
-  if (!header.ok()) return header.status();
-  return CropDecoded(plan(header->width, header->height), header->width,
-                     header->height, out);
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      JpegHeader header,
+      decoder_.DecodeFull(jpeg, full_scale_denom, &decoded_));
+  return CropDecoded(plan(header.width, header.height), header.width,
+                     header.height, out);
 }
 
 absl::Status ImagePreprocessor::DecodePngAndCrop(absl::string_view png,
                                                  Planner plan, uint8_t* out) {
-  if (absl::Status s = png_.Decode(png, &decoded_); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(png_.Decode(png, &decoded_));
   return CropDecoded(plan(decoded_.width, decoded_.height), decoded_.width,
                      decoded_.height, out);
 }

@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace inputserve {
 namespace {
@@ -131,7 +132,7 @@ absl::Status JpegDecoder::ResetTurbo() {
 
 absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
   if (turbo_ == nullptr) {
-    if (absl::Status s = ResetTurbo(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(ResetTurbo());
   }
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(turbo_,
@@ -141,7 +142,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
     (void)ResetTurbo();  // A failed handle can keep failing: start afresh.
     return absl::DataLossError(absl::StrCat("bad JPEG header: ", msg));
   }
-  if (absl::Status s = CheckJpegDimensions(w, h); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(CheckJpegDimensions(w, h));
   JpegHeader header;
   header.width = w;
   header.height = h;
@@ -153,17 +154,16 @@ absl::StatusOr<JpegHeader> JpegDecoder::ReadHeader(absl::string_view jpeg) {
 absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
                                                    int scale_denom,
                                                    DecodedImage* out) {
-  if (absl::Status s = CheckScale(scale_denom); !s.ok()) return s;
-  absl::StatusOr<JpegHeader> header = ReadHeader(jpeg);
-  if (!header.ok()) return header.status();
+  INPUTSERVE_RETURN_IF_ERROR(CheckScale(scale_denom));
+  INPUTSERVE_ASSIGN_OR_RETURN(JpegHeader header, ReadHeader(jpeg));
   const tjscalingfactor sf = {1, scale_denom};
-  const int sw = TJSCALED(header->width, sf);
-  const int sh = TJSCALED(header->height, sf);
+  const int sw = TJSCALED(header.width, sf);
+  const int sh = TJSCALED(header.height, sf);
   const size_t pixels = static_cast<size_t>(sw) * sh;
   out->pixels.resize(pixels * 3);
   unsigned char* dst = out->pixels.data();
   int pf = TJPF_RGB;
-  if (header->cmyk) {
+  if (header.cmyk) {
     cmyk_.resize(pixels * 4);
     dst = cmyk_.data();
     pf = TJPF_CMYK;  // TurboJPEG will not convert CMYK to RGB itself.
@@ -178,7 +178,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
       return absl::DataLossError(absl::StrCat("corrupt JPEG: ", msg));
     }
   }
-  if (header->cmyk) CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
+  if (header.cmyk) CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
   out->width = sw;
   out->height = sh;
   out->x = out->y = 0;
@@ -198,6 +198,83 @@ bool Guarded(State* st, F&& f) {
   return true;
 }
 
+JpegHeader HeaderOf(const jpeg_decompress_struct& cinfo) {
+  JpegHeader header;
+  header.width = static_cast<int>(cinfo.image_width);
+  header.height = static_cast<int>(cinfo.image_height);
+  header.components = cinfo.num_components;
+  header.cmyk =
+      cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  return header;
+}
+
+// Asks `plan` what to decode of an image with `header` and checks the
+// answer: a decodable size, a supported scale, a window inside the image.
+absl::StatusOr<RegionRequest> CheckedPlan(
+    const JpegHeader& header,
+    absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan) {
+  INPUTSERVE_RETURN_IF_ERROR(CheckJpegDimensions(header.width, header.height));
+  INPUTSERVE_ASSIGN_OR_RETURN(RegionRequest req, plan(header));
+  INPUTSERVE_RETURN_IF_ERROR(CheckScale(req.scale_denom));
+  const CropWindow& win = req.window;
+  if (win.width <= 0 || win.height <= 0 || win.x < 0 || win.y < 0 ||
+      // 64-bit sums: a hostile plan's sides near INT_MAX must not wrap
+      // around and pass (found by jpeg_fuzz).
+      int64_t{win.x} + win.width > header.width ||
+      int64_t{win.y} + win.height > header.height) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "crop window ", win.width, "x", win.height, "+", win.x, "+", win.y,
+        " outside the ", header.width, "x", header.height, " image"));
+  }
+  return req;
+}
+
+// The scaled rows [y0, y1) and columns [xoff, xoff + width) being decoded.
+struct ScaledWindow {
+  JDIMENSION xoff = 0, width = 0, y0 = 0, y1 = 0;
+};
+
+// Starts decompression at the requested scale, crops the columns (widened
+// to iMCU boundaries by libjpeg) and skips the rows above the window. Calls
+// libjpeg: run it under Guarded(). Scaled pixel i covers original pixels
+// [i*denom, (i+1)*denom).
+void StartScaledWindow(j_decompress_ptr cinfo, bool cmyk,
+                       const RegionRequest& req, ScaledWindow* out) {
+  const int denom = req.scale_denom;
+  const CropWindow& win = req.window;
+  cinfo->scale_num = 1;
+  cinfo->scale_denom = static_cast<unsigned int>(denom);
+  cinfo->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  jpeg_start_decompress(cinfo);
+  const JDIMENSION sw = cinfo->output_width, sh = cinfo->output_height;
+  const JDIMENSION x0 = static_cast<JDIMENSION>(win.x / denom);
+  const JDIMENSION x1 = std::min<JDIMENSION>(
+      sw, static_cast<JDIMENSION>((win.x + win.width + denom - 1) / denom));
+  out->y0 = static_cast<JDIMENSION>(win.y / denom);
+  out->y1 = std::min<JDIMENSION>(
+      sh, static_cast<JDIMENSION>((win.y + win.height + denom - 1) / denom));
+  out->xoff = x0;
+  out->width = x1 - x0;
+  if (out->width < sw) jpeg_crop_scanline(cinfo, &out->xoff, &out->width);
+  if (out->y0 > 0) jpeg_skip_scanlines(cinfo, out->y0);
+}
+
+// Decodes the window's rows into `base` (`stride` bytes a row); rows below
+// it are never decoded. Calls libjpeg: run it under Guarded().
+void ReadWindowRows(j_decompress_ptr cinfo, const ScaledWindow& window,
+                    uint8_t* base, size_t stride) {
+  JSAMPROW row_ptrs[kRowsPerRead];
+  while (cinfo->output_scanline < window.y1) {
+    const JDIMENSION done = cinfo->output_scanline - window.y0;
+    const JDIMENSION want =
+        std::min<JDIMENSION>(kRowsPerRead, window.y1 - cinfo->output_scanline);
+    for (JDIMENSION i = 0; i < want; ++i) {
+      row_ptrs[i] = base + (done + i) * stride;
+    }
+    jpeg_read_scanlines(cinfo, row_ptrs, want);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
@@ -205,7 +282,7 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
     absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
     DecodedImage* out) {
   if (libjpeg_ == nullptr) {
-    if (absl::Status s = ResetLibjpeg(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(ResetLibjpeg());
   }
   if (jpeg.empty()) return absl::DataLossError("empty JPEG");
   LibjpegState* st = libjpeg_.get();
@@ -216,7 +293,6 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
     return absl::DataLossError(absl::StrCat("corrupt JPEG: ", msg));
   };
 
-  // Phase 1: header.
   if (!Guarded(st, [&] {
         jpeg_mem_src(cinfo, reinterpret_cast<const unsigned char*>(jpeg.data()),
                      jpeg.size());
@@ -224,86 +300,32 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
       })) {
     return failed();
   }
-  JpegHeader header;
-  header.width = static_cast<int>(cinfo->image_width);
-  header.height = static_cast<int>(cinfo->image_height);
-  header.components = cinfo->num_components;
-  header.cmyk = cinfo->jpeg_color_space == JCS_CMYK ||
-                cinfo->jpeg_color_space == JCS_YCCK;
-  absl::Status s = CheckJpegDimensions(header.width, header.height);
-  absl::StatusOr<RegionRequest> req = RegionRequest();
-  if (s.ok()) {
-    req = plan(header);
-    s = req.status();
-  }
-  const CropWindow win = s.ok() ? req->window : CropWindow();
-  const int denom = s.ok() ? req->scale_denom : 1;
-  if (s.ok()) s = CheckScale(denom);
-  if (s.ok() && (win.width <= 0 || win.height <= 0 || win.x < 0 || win.y < 0 ||
-                 // 64-bit sums: a hostile plan's sides near INT_MAX must not
-                 // wrap around and pass (found by jpeg_fuzz).
-                 int64_t{win.x} + win.width > header.width ||
-                 int64_t{win.y} + win.height > header.height)) {
-    s = absl::InvalidArgumentError(absl::StrCat(
-        "crop window ", win.width, "x", win.height, "+", win.x, "+", win.y,
-        " outside the ", header.width, "x", header.height, " image"));
-  }
-  if (!s.ok()) {
+  const JpegHeader header = HeaderOf(*cinfo);
+  absl::StatusOr<RegionRequest> req = CheckedPlan(header, plan);
+  if (!req.ok()) {
     jpeg_abort_decompress(cinfo);
-    return s;
+    return req.status();
   }
 
-  // Phase 2: start at the requested scale, crop columns, skip rows above.
-  // Scaled pixel i covers original pixels [i*denom, (i+1)*denom).
-  JDIMENSION xoff = 0, width = 0, y0 = 0, y1 = 0;
-  if (!Guarded(st, [&] {
-        cinfo->scale_num = 1;
-        cinfo->scale_denom = static_cast<unsigned int>(denom);
-        cinfo->out_color_space = header.cmyk ? JCS_CMYK : JCS_RGB;
-        jpeg_start_decompress(cinfo);
-        const JDIMENSION sw = cinfo->output_width, sh = cinfo->output_height;
-        const JDIMENSION x0 = static_cast<JDIMENSION>(win.x / denom);
-        const JDIMENSION x1 = std::min<JDIMENSION>(
-            sw,
-            static_cast<JDIMENSION>((win.x + win.width + denom - 1) / denom));
-        y0 = static_cast<JDIMENSION>(win.y / denom);
-        y1 = std::min<JDIMENSION>(
-            sh,
-            static_cast<JDIMENSION>((win.y + win.height + denom - 1) / denom));
-        xoff = x0;
-        width = x1 - x0;
-        if (width < sw) jpeg_crop_scanline(cinfo, &xoff, &width);
-        if (y0 > 0) jpeg_skip_scanlines(cinfo, y0);
-      })) {
+  ScaledWindow window;
+  if (!Guarded(st,
+               [&] { StartScaledWindow(cinfo, header.cmyk, *req, &window); })) {
     return failed();
   }
   const int comps = header.cmyk ? 4 : 3;
   const size_t stride = static_cast<size_t>(cinfo->output_width) * comps;
-  const size_t rows = y1 - y0;
+  const size_t rows = window.y1 - window.y0;
   std::vector<uint8_t>& buf = header.cmyk ? cmyk_ : out->pixels;
   buf.resize(stride * rows);
-  uint8_t* base = buf.data();
-
-  // Phase 3: the window's rows; rows below it are never decoded.
-  if (!Guarded(st, [&] {
-        JSAMPROW row_ptrs[kRowsPerRead];
-        while (cinfo->output_scanline < y1) {
-          const JDIMENSION done = cinfo->output_scanline - y0;
-          const JDIMENSION want =
-              std::min<JDIMENSION>(kRowsPerRead, y1 - cinfo->output_scanline);
-          for (JDIMENSION i = 0; i < want; ++i) {
-            row_ptrs[i] = base + (done + i) * stride;
-          }
-          jpeg_read_scanlines(cinfo, row_ptrs, want);
-        }
-      })) {
+  if (!Guarded(st,
+               [&] { ReadWindowRows(cinfo, window, buf.data(), stride); })) {
     return failed();
   }
   out->width = static_cast<int>(cinfo->output_width);
   out->height = static_cast<int>(rows);
-  out->x = static_cast<int>(xoff);
-  out->y = static_cast<int>(y0);
-  out->scale_denom = denom;
+  out->x = static_cast<int>(window.xoff);
+  out->y = static_cast<int>(window.y0);
+  out->scale_denom = req->scale_denom;
   // The rest of the image is not needed; abort resets the object for reuse.
   jpeg_abort_decompress(cinfo);
   if (header.cmyk) {

@@ -6,22 +6,6 @@
 
 namespace inputserve {
 
-size_t DTypeSize(DType dtype) {
-  switch (dtype) {
-    case DType::kUint8:
-      return 1;
-    case DType::kInt32:
-    case DType::kFloat32:
-      return 4;
-    case DType::kInt64:
-      return 8;
-    case DType::kFloat16:
-    case DType::kBfloat16:
-      return 2;
-  }
-  return 0;
-}
-
 int64_t TensorLayout::num_elements() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

@@ -12,29 +12,18 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "inputserve/element_type.h"
 
 namespace inputserve {
-
-// Element types; the values equal the wire enum inputserve.v1.DType.
-enum class DType : int {
-  kUint8 = 1,
-  kInt32 = 2,
-  kInt64 = 3,
-  kFloat32 = 4,
-  kFloat16 = 5,
-  kBfloat16 = 6,
-};
-
-size_t DTypeSize(DType dtype);
 
 // Name, element type and shape of one tensor; shape[0] is the batch size.
 struct TensorLayout {
   std::string name;
-  DType dtype = DType::kUint8;
+  ElementType dtype = ElementType::kUint8;
   std::vector<int64_t> shape;
 
   int64_t num_elements() const;
-  size_t num_bytes() const { return num_elements() * DTypeSize(dtype); }
+  size_t num_bytes() const { return num_elements() * ElementSize(dtype); }
 };
 
 // A 64-byte aligned, fixed-size byte buffer. Written by one builder, then

@@ -8,17 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "server/codec/rng.h"
+#include "server/cpu_limit.h"
 #include "server/log.h"
 
 namespace inputserve {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Fails the pipeline when this many records in a row could not be decoded:
 // the data is unusable, and spinning through it forever helps nobody.
@@ -27,7 +23,7 @@ constexpr uint64_t kMaxConsecutiveDecodeFailures = 10000;
 }  // namespace
 
 uint64_t ExampleSeed(uint64_t seed, uint64_t epoch, uint64_t index) {
-  return SplitMix64(SplitMix64(seed ^ SplitMix64(epoch)) ^ index);
+  return MixSeed(MixSeed(seed, epoch), index);
 }
 
 // Counts skipped records by reason and logs the first skip of each file.
@@ -101,9 +97,11 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
       skips_(std::make_unique<Skips>(metrics)),
       shuffle_rng_(options.seed) {
   const int64_t b = options_.batch_size;
-  layouts_.push_back(TensorLayout{
-      "image", DType::kUint8, {b, shape_.height, shape_.width, shape_.channels}});
-  layouts_.push_back(TensorLayout{"label", DType::kInt32, {b}});
+  layouts_.push_back(
+      TensorLayout{"image",
+                   ElementType::kUint8,
+                   {b, shape_.height, shape_.width, shape_.channels}});
+  layouts_.push_back(TensorLayout{"label", ElementType::kInt32, {b}});
   for (const TensorLayout& t : layouts_) payload_bytes_ += t.num_bytes();
   // Enough idle buffers for a full queue plus those still being sent.
   payloads_ = PayloadPool::Create(payload_bytes_,
@@ -112,7 +110,7 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
 
 void Pipeline::Start() {
   int threads = options_.decode_threads;
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads <= 0) threads = UsableCpuCount();
   reader_ = dataset_->NewReader(skips_.get());
   for (int i = 0; i < threads; ++i) decoders_.push_back(dataset_->NewDecoder());
   for (auto& decoder : decoders_) {
@@ -200,9 +198,8 @@ absl::StatusOr<BatchPtr> Pipeline::BuildBatch(uint64_t sequence) {
     if (queue_.closed()) return absl::CancelledError("pipeline stopped");
     group.clear();
     for (size_t i = filled; i < b; ++i) {
-      absl::StatusOr<Shuffled> next = NextRecord();
-      if (!next.ok()) return next.status();
-      group.push_back(*std::move(next));
+      INPUTSERVE_ASSIGN_OR_RETURN(Shuffled next, NextRecord());
+      group.push_back(std::move(next));
     }
     if (filled == 0) batch->epoch = group.front().epoch;
     const size_t ok = DecodeInto(group, payload->data() + filled * image_bytes,
@@ -251,7 +248,7 @@ absl::Status Pipeline::FillShuffleBuffer() {
 
 absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
   for (;;) {
-    if (absl::Status s = FillShuffleBuffer(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(FillShuffleBuffer());
     if (!shuffle_buffer_.empty()) break;
     // The epoch is over and drained: shuffling never mixes two epochs, so
     // every record appears once per epoch.
@@ -262,8 +259,8 @@ absl::StatusOr<Pipeline::Shuffled> Pipeline::NextShuffled() {
     ++reader_epoch_;
     records_this_epoch_ = 0;
     reader_epoch_done_ = false;
-    shuffle_rng_.seed(SplitMix64(options_.seed ^ SplitMix64(reader_epoch_)));
-    if (absl::Status s = reader_->StartEpoch(reader_epoch_); !s.ok()) return s;
+    shuffle_rng_.seed(MixSeed(options_.seed, reader_epoch_));
+    INPUTSERVE_RETURN_IF_ERROR(reader_->StartEpoch(reader_epoch_));
   }
   size_t pick = 0;
   if (options_.shuffle_buffer > 1) {

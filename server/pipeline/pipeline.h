@@ -37,7 +37,7 @@ namespace inputserve {
 
 struct PipelineOptions {
   int batch_size = 256;
-  int decode_threads = 0;    // 0: one per core.
+  int decode_threads = 0;    // 0: UsableCpuCount() (affinity, cgroup quota).
   int prefetch_batches = 4;  // Capacity of the PrefetchQueue.
   int shuffle_buffer = 0;    // 0 or 1: records in reader order.
   uint64_t seed = 0;
@@ -61,6 +61,8 @@ class Pipeline {
   // Tensors of every batch: image [B,H,W,C] uint8, then label [B] int32.
   const std::vector<TensorLayout>& layouts() const { return layouts_; }
   size_t payload_bytes() const { return payload_bytes_; }
+  // Decode worker threads (options().decode_threads, or the usable CPUs).
+  size_t decode_threads() const { return decoders_.size(); }
   // Payload buffers allocated so far; flat in steady state (they recycle).
   uint64_t payload_allocations() const { return payloads_->allocations(); }
 

@@ -8,13 +8,16 @@
 
 namespace inputserve {
 
-absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards) {
-  if (num_shards == 0) {
-    return absl::InvalidArgumentError("num_shards must be at least 1, got 0");
+absl::Status CheckShardOptions(int64_t shard_index, int64_t num_shards) {
+  if (num_shards < 1 || num_shards > kMaxShards) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--num_shards=", num_shards,
+                     " is out of range: allowed 1..", kMaxShards));
   }
-  if (shard_index >= num_shards) {
+  if (shard_index < 0 || shard_index >= num_shards) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "shard_index must be in [0, ", num_shards - 1, "], got ", shard_index));
+        "--shard_index=", shard_index, " is out of range: allowed 0..",
+        num_shards - 1, " for --num_shards=", num_shards));
   }
   return absl::OkStatus();
 }

@@ -76,8 +76,12 @@ class ShardPlan {
   uint64_t total_records_ = 0;
 };
 
-// Validates shard options shared by every dataset kind.
-absl::Status CheckShardOptions(uint32_t shard_index, uint32_t num_shards);
+// The one check of --shard_index/--num_shards (flags, ServerOptions, every
+// dataset kind): 1 <= num_shards <= kMaxShards, 0 <= shard_index <
+// num_shards. INVALID_ARGUMENT naming the flag, its value and the allowed
+// range.
+inline constexpr int64_t kMaxShards = 65536;
+absl::Status CheckShardOptions(int64_t shard_index, int64_t num_shards);
 
 }  // namespace inputserve
 

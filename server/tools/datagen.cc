@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/codec/rng.h"
 
 namespace inputserve {
@@ -86,8 +87,8 @@ absl::Status CheckDatagenOptions(const DatagenOptions& o) {
 
 absl::StatusOr<std::vector<std::string>> WriteDataset(
     const DatagenOptions& options) {
-  if (absl::Status s = CheckDatagenOptions(options); !s.ok()) return s;
-  if (absl::Status s = MakeDirs(options.out_dir); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(CheckDatagenOptions(options));
+  INPUTSERVE_RETURN_IF_ERROR(MakeDirs(options.out_dir));
   switch (options.format) {
     case DatagenOptions::Format::kCifar10:
       return WriteCifar10Files(options);

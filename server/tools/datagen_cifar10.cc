@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/codec/rng.h"
 #include "server/tools/datagen.h"
 #include "server/tools/image_painter.h"

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "server/log.h"
+#include "server/transport/call_auth.h"
 #include "server/transport/wire.h"
 
 namespace inputserve {
@@ -18,19 +19,6 @@ AdminServiceImpl::AdminServiceImpl(const TokenAuthenticator* auth,
       mode_(mode),
       metrics_(metrics),
       fill_status_(std::move(fill_status)) {}
-
-grpc::Status AdminServiceImpl::Authenticate(
-    grpc::CallbackServerContext* context) const {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("authorization");
-  absl::string_view value;
-  const absl::string_view* header = nullptr;
-  if (it != metadata.end()) {
-    value = absl::string_view(it->second.data(), it->second.size());
-    header = &value;
-  }
-  return ToGrpcStatus(auth_->Check(header));
-}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Reply(
     grpc::CallbackServerContext* context, const char* rpc,
@@ -45,7 +33,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Reply(
 grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
     grpc::ByteBuffer* response) {
-  if (grpc::Status auth = Authenticate(context); !auth.ok()) {
+  if (grpc::Status auth = AuthenticateCall(auth_, *context); !auth.ok()) {
     return Reply(context, "SetMode", auth);
   }
   v1::SetModeRequest request;
@@ -69,7 +57,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMode(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatus(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw,
     grpc::ByteBuffer* response_bytes) {
-  if (grpc::Status auth = Authenticate(context); !auth.ok()) {
+  if (grpc::Status auth = AuthenticateCall(auth_, *context); !auth.ok()) {
     return Reply(context, "GetStatus", auth);
   }
   v1::GetStatusRequest request;

@@ -37,7 +37,6 @@ class AdminServiceImpl final
                                       grpc::ByteBuffer* response) override;
 
  private:
-  grpc::Status Authenticate(grpc::CallbackServerContext* context) const;
   grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
                                   const char* rpc, const grpc::Status& status);
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
+#include "server/transport/call_auth.h"
 
 namespace inputserve {
 namespace {
@@ -27,12 +28,13 @@ grpc::Status Draining() {
 
 }  // namespace
 
-// One StreamBatches call. State moves idle -> waiting (for a real batch) ->
-// writing (chunk by chunk, one write in flight) -> idle ... -> finished.
-class InputServiceImpl::BatchStream
+// One StreamBatches call, server side (the client reads it with
+// client_internal::BatchStream). State moves idle -> waiting (for a real batch)
+// -> writing (chunk by chunk, one write in flight) -> idle ... -> finished.
+class InputServiceImpl::BatchStreamReactor
     : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  BatchStream(InputServiceImpl* service, std::string consumer)
+  BatchStreamReactor(InputServiceImpl* service, std::string consumer)
       : service_(service), consumer_(std::move(consumer)) {}
 
   void Start() { NextBatch(); }
@@ -202,10 +204,10 @@ class InputServiceImpl::BatchStream
 
 // One WatchMode call: the current mode at once, then every change. Sends
 // nothing while nothing changes.
-class InputServiceImpl::ModeWatch
+class InputServiceImpl::ModeWatchReactor
     : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  explicit ModeWatch(InputServiceImpl* service) : service_(service) {}
+  explicit ModeWatchReactor(InputServiceImpl* service) : service_(service) {}
 
   void Start() {
     subscription_ = service_->mode_->Subscribe(
@@ -293,6 +295,10 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status s = Authenticate(*context, "GetDatasetInfo"); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
   v1::GetDatasetInfoRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     reactor->Finish(s);
@@ -313,8 +319,10 @@ grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
-    grpc::CallbackServerContext* /*context*/,
-    const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (grpc::Status s = Authenticate(*context, "StreamBatches"); !s.ok()) {
+    return new RejectedStream<grpc::ByteBuffer>(s);
+  }
   v1::StreamBatchesRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     metrics_->stream_errors("invalid_argument").Increment();
@@ -328,7 +336,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
                      " exceeds the maximum of ", kMaxConsumerIdBytes,
                      " bytes")));
   }
-  BatchStream* stream;
+  BatchStreamReactor* stream;
   {
     absl::MutexLock lock(&mu_);
     if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
@@ -340,7 +348,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
                        " concurrent StreamBatches calls; retry later or use "
                        "another replica")));
     }
-    stream = new BatchStream(this, parsed.consumer_id());
+    stream = new BatchStreamReactor(this, parsed.consumer_id());
     streams_.insert(stream);
     metrics_->active_streams().Set(static_cast<double>(streams_.size()));
   }
@@ -349,27 +357,37 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::WatchMode(
-    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (grpc::Status s = Authenticate(*context, "WatchMode"); !s.ok()) {
+    return new RejectedStream<grpc::ByteBuffer>(s);
+  }
   v1::WatchModeRequest parsed;
   if (grpc::Status s = ParseRequest(*request, &parsed); !s.ok()) {
     return new RejectedStream<grpc::ByteBuffer>(s);
   }
-  ModeWatch* watch;
+  ModeWatchReactor* watch;
   {
     absl::MutexLock lock(&mu_);
     if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
-    watch = new ModeWatch(this);
+    watch = new ModeWatchReactor(this);
     watches_.insert(watch);
   }
   watch->Start();
   return watch;
 }
 
+grpc::Status InputServiceImpl::Authenticate(
+    const grpc::CallbackServerContext& context, const char* rpc) {
+  grpc::Status status = AuthenticateCall(options_.auth, context);
+  if (!status.ok()) metrics_->data_auth_failures(rpc).Increment();
+  return status;
+}
+
 void InputServiceImpl::Drain() {
   absl::MutexLock lock(&mu_);
   draining_ = true;
-  for (BatchStream* s : streams_) s->Drain();
-  for (ModeWatch* w : watches_) w->Drain();
+  for (BatchStreamReactor* s : streams_) s->Drain();
+  for (ModeWatchReactor* w : watches_) w->Drain();
 }
 
 bool InputServiceImpl::WaitForStreams(absl::Time deadline) {
@@ -385,13 +403,13 @@ int InputServiceImpl::active_streams() const {
   return static_cast<int>(streams_.size());
 }
 
-void InputServiceImpl::Unregister(BatchStream* stream) {
+void InputServiceImpl::Unregister(BatchStreamReactor* stream) {
   absl::MutexLock lock(&mu_);
   streams_.erase(stream);
   metrics_->active_streams().Set(static_cast<double>(streams_.size()));
 }
 
-void InputServiceImpl::Unregister(ModeWatch* watch) {
+void InputServiceImpl::Unregister(ModeWatchReactor* watch) {
   absl::MutexLock lock(&mu_);
   watches_.erase(watch);
 }

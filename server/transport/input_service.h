@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
 #include "server/pipeline/pipeline.h"
@@ -33,6 +34,9 @@ class InputServiceImpl final
                   v1::InputService::CallbackService>>> {
  public:
   struct Options {
+    // Checks every call's bearer token; null accepts every caller. Must
+    // outlive the service.
+    const TokenAuthenticator* auth = nullptr;
     size_t chunk_bytes = 1 << 20;
     int max_streams = 64;
     BatchWireInfo wire;     // Shard fields for batch headers.
@@ -64,13 +68,16 @@ class InputServiceImpl final
   int active_streams() const;
 
  private:
-  class BatchStream;
-  class ModeWatch;
-  friend class BatchStream;
-  friend class ModeWatch;
+  class BatchStreamReactor;
+  class ModeWatchReactor;
+  friend class BatchStreamReactor;
+  friend class ModeWatchReactor;
 
-  void Unregister(BatchStream* stream);
-  void Unregister(ModeWatch* watch);
+  // OK, or UNAUTHENTICATED (counted) when the call lacks the data token.
+  grpc::Status Authenticate(const grpc::CallbackServerContext& context,
+                            const char* rpc);
+  void Unregister(BatchStreamReactor* stream);
+  void Unregister(ModeWatchReactor* watch);
 
   Pipeline* const pipeline_;
   ModeController* const mode_;
@@ -79,8 +86,8 @@ class InputServiceImpl final
   const Options options_;
 
   mutable absl::Mutex mu_;
-  std::set<BatchStream*> streams_ ABSL_GUARDED_BY(mu_);
-  std::set<ModeWatch*> watches_ ABSL_GUARDED_BY(mu_);
+  std::set<BatchStreamReactor*> streams_ ABSL_GUARDED_BY(mu_);
+  std::set<ModeWatchReactor*> watches_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 

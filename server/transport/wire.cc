@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/element_type_wire.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/slice.h"
 
@@ -112,12 +113,30 @@ v1::ModeStatus ToProto(const ModeState& state) {
   return status;
 }
 
-v1::DType ToProto(DType dtype) { return static_cast<v1::DType>(dtype); }
-
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec) {
   spec->set_name(layout.name);
-  spec->set_dtype(ToProto(layout.dtype));
+  spec->set_dtype(ElementTypeToProto(layout.dtype));
   for (int64_t d : layout.shape) spec->add_shape(d);
+}
+
+v1::DatasetInfo DescribePipeline(const Pipeline& pipeline,
+                                 absl::string_view dataset,
+                                 const BatchWireInfo& shard) {
+  v1::DatasetInfo info;
+  info.set_dataset(std::string(dataset));
+  info.set_batch_size(pipeline.options().batch_size);
+  for (const TensorLayout& t : pipeline.layouts()) {
+    ToProto(t, info.add_tensors());
+  }
+  info.set_batch_payload_bytes(pipeline.payload_bytes());
+  info.set_examples_per_epoch(pipeline.dataset().examples_per_epoch());
+  info.set_shard_index(shard.shard_index);
+  info.set_num_shards(shard.num_shards);
+  info.set_num_classes(pipeline.dataset().shape().num_classes);
+  for (const std::string& name : pipeline.dataset().class_names()) {
+    info.add_class_names(name);
+  }
+  return info;
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

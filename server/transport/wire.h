@@ -16,12 +16,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "inputserve/v1/common.pb.h"
+#include "inputserve/v1/input_service.pb.h"
 #include "server/mode_controller.h"
 #include "server/pipeline/batch.h"
+#include "server/pipeline/pipeline.h"
 
 namespace inputserve {
 
@@ -49,8 +52,12 @@ v1::Mode ToProto(ServingMode mode);
 // (proto3 keeps them) get INVALID_ARGUMENT naming the value received.
 absl::StatusOr<ServingMode> ServingModeFromProto(v1::Mode mode);
 v1::ModeStatus ToProto(const ModeState& state);
-v1::DType ToProto(DType dtype);
 void ToProto(const TensorLayout& layout, v1::TensorSpec* spec);
+// The static part of GetDatasetInfo for what `pipeline` serves under the
+// name `dataset` (the --dataset spec) as shard `shard`.
+v1::DatasetInfo DescribePipeline(const Pipeline& pipeline,
+                                 absl::string_view dataset,
+                                 const BatchWireInfo& shard);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

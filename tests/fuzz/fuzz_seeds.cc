@@ -166,11 +166,13 @@ void WriteChunkSeeds(const std::string& dir) {
     std::vector<TensorLayout> tensors;
   };
   const std::vector<Layout> layouts = {
-      {{{"image", DType::kUint8, {2, 4, 4, 3}}, {"label", DType::kInt32, {2}}}},
-      {{{"image", DType::kFloat32, {4, 2, 2, 1}},
-        {"label", DType::kInt64, {4}}}},
-      {{{"image", DType::kBfloat16, {1, 3, 5, 3}}}},
-      {{{"image", DType::kUint8, {3, 0, 4, 3}}, {"label", DType::kInt32, {3}}}},
+      {{{"image", ElementType::kUint8, {2, 4, 4, 3}},
+        {"label", ElementType::kInt32, {2}}}},
+      {{{"image", ElementType::kFloat32, {4, 2, 2, 1}},
+        {"label", ElementType::kInt64, {4}}}},
+      {{{"image", ElementType::kBfloat16, {1, 3, 5, 3}}}},
+      {{{"image", ElementType::kUint8, {3, 0, 4, 3}},
+        {"label", ElementType::kInt32, {3}}}},
   };
   int seed = 0;
   for (size_t which = 0; which <= layouts.size(); ++which) {

@@ -1,12 +1,12 @@
 #include "tests/testing/server_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,16 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 
 namespace inputserve::testing {
 namespace {
 
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadWholeFile(path).value_or("");
 }
 
 bool HasFlag(const std::vector<std::string>& args, absl::string_view name) {
@@ -249,6 +247,19 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
     return absl::InternalError(absl::StrCat("HTTP status: ", status_line));
   }
   return response.substr(body + 4);
+}
+
+void ExpectStartFails(const BadStart& bad,
+                      const std::vector<std::string>& listen_flags) {
+  std::vector<std::string> argv = {BinPath("inputserve-server")};
+  argv.insert(argv.end(), listen_flags.begin(), listen_flags.end());
+  argv.insert(argv.end(), bad.args.begin(), bad.args.end());
+  CommandResult result = RunCommand(argv, absl::Seconds(30));
+  EXPECT_GT(result.exit_code, 0) << "exit " << result.exit_code << "\n"
+                                 << result.output;
+  EXPECT_TRUE(absl::StrContains(result.output, bad.message))
+      << "expected '" << bad.message << "' in:\n"
+      << result.output;
 }
 
 absl::StatusOr<double> MetricValue(const std::string& metrics_text,

@@ -72,6 +72,20 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 // Value of one sample in Prometheus text format, e.g.
 // MetricValue(text, "inputserve_bytes_sent_total{mode=\"real\"}").
 // NOT_FOUND when the sample is absent.
+// A start-up that must fail: inputserve-server with `args` exits non-zero
+// (not by a signal) and prints `message`.
+struct BadStart {
+  const char* name;  // Test name suffix.
+  std::vector<std::string> args;
+  std::string message;  // Must appear in the output.
+};
+
+// Runs inputserve-server with `listen_flags` (e.g. --listen=127.0.0.1:0)
+// and `bad.args`, and checks the exit status and the message with gtest
+// expectations.
+void ExpectStartFails(const BadStart& bad,
+                      const std::vector<std::string>& listen_flags);
+
 absl::StatusOr<double> MetricValue(const std::string& metrics_text,
                                    const std::string& sample);
 

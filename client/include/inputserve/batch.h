@@ -8,17 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace inputserve {
+#include "inputserve/element_type.h"
 
-// Element types; the values equal the wire enum inputserve.v1.DType.
-enum class ElementType : int {
-  kUint8 = 1,
-  kInt32 = 2,
-  kInt64 = 3,
-  kFloat32 = 4,
-  kFloat16 = 5,
-  kBfloat16 = 6,
-};
+namespace inputserve {
 
 enum class MemoryKind { kHost, kCuda };
 

@@ -64,6 +64,11 @@ struct ClientOptions {
   // Reported to the server for logs and status.
   std::string consumer_id;
   TlsOptions tls;
+  // When the servers run with --data_token_file: a file whose first line is
+  // that token. It is sent as "authorization: Bearer <token>" on every call
+  // (GetDatasetInfo, StreamBatches, WatchMode) and read again for each new
+  // call, so a rotated file is used without a restart. Empty: no token.
+  std::string data_token_file;
   // Reconnect backoff after UNAVAILABLE (exponential with jitter).
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);

@@ -24,10 +24,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/file_util.h"
 #include "server/codec/image_preprocessor.h"
 #include "server/codec/rng.h"
 #include "server/tools/image_painter.h"
 #include "tests/bench/decode/entropy_floor.h"
+#include "tests/testing/debian_photos.h"
 
 namespace inputserve {
 namespace {
@@ -45,14 +47,7 @@ struct ImageSet {
 };
 
 std::string ReadFile(const std::string& path) {
-  std::string out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  std::fclose(f);
-  return out;
+  return ReadWholeFile(path).value_or("");
 }
 
 // Class-structured images like inputserve-datagen writes, 300-800 px sides.
@@ -223,19 +218,17 @@ int main(int argc, char** argv) {
       "decode_bench: random-resized-crop to %d + flip, %.1f s per "
       "figure, all threads = %d\n",
       f.out_size, f.seconds, f.threads);
-  const std::string sk = "/usr/lib/python3/dist-packages/skimage/data/";
-  const std::string sl =
-      "/usr/lib/python3/dist-packages/sklearn/datasets/images/";
+  using inputserve::testing::DebianPhotoPaths;
   inputserve::Run(inputserve::Generated(), f);
-  inputserve::Run(inputserve::Photos(
-                      "photos 640x427 (sklearn china, flower; "
-                      "skimage rocket)",
-                      {sl + "china.jpg", sl + "flower.jpg", sk + "rocket.jpg"}),
-                  f);
+  inputserve::Run(
+      inputserve::Photos("photos 640x427 (sklearn china, flower; "
+                         "skimage rocket)",
+                         DebianPhotoPaths({"china", "flower", "rocket"})),
+      f);
   inputserve::Run(
       inputserve::Photos("photos large (skimage retina 1411^2, "
                          "hubble_deep_field)",
-                         {sk + "retina.jpg", sk + "hubble_deep_field.jpg"}),
+                         DebianPhotoPaths({"retina", "hubble_deep_field"})),
       f);
   return 0;
 }

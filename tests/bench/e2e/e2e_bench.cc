@@ -57,6 +57,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "inputserve/client.h"
 #include "server/sources/dataset.h"
 #include "server/sources/example_proto.h"
@@ -106,9 +108,8 @@ int Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
 double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  const std::string stat =
+      ReadWholeFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return 0;
   std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
@@ -154,26 +155,24 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(
 // the client library and stops the server.
 absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(spec);
-  if (!server.ok()) return server.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
+                              StartServer(spec));
 
   ClientOptions options;
-  options.targets = {(*server)->data_target()};
+  options.targets = {server->data_target()};
   options.num_devices = 0;
   options.device_kind = DeviceKind::kHost;
   options.consumer_id = "e2e_bench";
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Create(std::move(options));
-  if (!client.ok()) return client.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<Client> client,
+                              Client::Create(std::move(options)));
 
   auto pull = [&]() -> absl::Status {
-    absl::StatusOr<const Batch*> batch = (*client)->Next();
-    if (!batch.ok()) return batch.status();
-    if ((*batch)->global_batch_size != batch_size) {
+    INPUTSERVE_ASSIGN_OR_RETURN(const Batch* batch, client->Next());
+    if (batch->global_batch_size != batch_size) {
       return absl::InternalError(absl::StrCat(
-          "batch of ", (*batch)->global_batch_size, ", want ", batch_size));
+          "batch of ", batch->global_batch_size, ", want ", batch_size));
     }
-    const TensorView* image = (*batch)->devices.at(0).Find("image");
+    const TensorView* image = batch->devices.at(0).Find("image");
     if (image == nullptr || image->shape.size() != 4 ||
         image->shape[0] != batch_size || image->data == nullptr) {
       return absl::InternalError("batch without a [B,H,W,3] image tensor");
@@ -181,15 +180,15 @@ absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
     return absl::OkStatus();
   };
   for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
-    if (absl::Status s = pull(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(pull());
   }
-  const uint64_t bytes0 = (*client)->stats().bytes_received;
-  const double server_cpu0 = ProcessCpuSeconds((*server)->pid());
+  const uint64_t bytes0 = client->stats().bytes_received;
+  const double server_cpu0 = ProcessCpuSeconds(server->pid());
   const double client_cpu0 = SelfCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   const int batches = absl::GetFlag(FLAGS_batches);
   for (int i = 0; i < batches; ++i) {
-    if (absl::Status s = pull(); !s.ok()) return s;
+    INPUTSERVE_RETURN_IF_ERROR(pull());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -198,12 +197,12 @@ absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
   ServeFigures out;
   out.images_per_sec = images / seconds;
   out.gbit_per_sec =
-      ((*client)->stats().bytes_received - bytes0) * 8 / seconds / 1e9;
+      (client->stats().bytes_received - bytes0) * 8 / seconds / 1e9;
   out.server_cpu_per_image_ms =
-      (ProcessCpuSeconds((*server)->pid()) - server_cpu0) / images * 1e3;
+      (ProcessCpuSeconds(server->pid()) - server_cpu0) / images * 1e3;
   out.client_cpu_per_image_ms = (SelfCpuSeconds() - client_cpu0) / images * 1e3;
-  client->reset();
-  (*server)->StopWithSignal(SIGTERM);
+  client.reset();
+  server->StopWithSignal(SIGTERM);
   return out;
 }
 
@@ -243,20 +242,20 @@ absl::StatusOr<PeerFigures> MeasurePeer(const std::vector<std::string>& files) {
 // DataLoader(InputServeDataset) from the build tree's Python package
 // against a fresh server; images/s -1 when the package or torch is missing.
 absl::StatusOr<ServeFigures> MeasurePython(const std::string& spec) {
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartServer(spec);
-  if (!server.ok()) return server.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
+                              StartServer(spec));
   const testing::CommandResult r = testing::RunCommand(
       {"/usr/bin/env",
        absl::StrCat("PYTHONPATH=", INPUTSERVE_BIN_DIR, "/../python"),
        absl::GetFlag(FLAGS_python),
        absl::StrCat(INPUTSERVE_SOURCE_DIR,
                     "/tests/bench/peer/inputserve_torch_peer.py"),
-       absl::StrCat("--target=", (*server)->data_target()),
-       absl::StrCat("--server_pid=", (*server)->pid()),
+       absl::StrCat("--target=", server->data_target()),
+       absl::StrCat("--server_pid=", server->pid()),
        absl::StrCat("--warmup=", absl::GetFlag(FLAGS_warmup)),
        absl::StrCat("--batches=", absl::GetFlag(FLAGS_batches))},
       absl::Seconds(900));
-  (*server)->StopWithSignal(SIGTERM);
+  server->StopWithSignal(SIGTERM);
   ServeFigures out;
   out.images_per_sec = -1;
   if (r.exit_code == 77) return out;
@@ -298,23 +297,20 @@ absl::StatusOr<std::vector<std::string>> ReadJpegs(
     const std::vector<std::string>& files) {
   std::vector<std::string> out;
   for (const std::string& path : files) {
-    absl::StatusOr<TfrecordScan> scan = ScanTfrecordFile(path);
-    if (!scan.ok()) return scan.status();
+    INPUTSERVE_ASSIGN_OR_RETURN(TfrecordScan scan, ScanTfrecordFile(path));
     TfrecordReader reader;
-    if (absl::Status s = reader.Open(path, scan->num_records); !s.ok()) {
-      return s;
-    }
+    INPUTSERVE_RETURN_IF_ERROR(reader.Open(path, scan.num_records));
     FirstSkip skips;
     TfrecordRecord record;
     for (;;) {
-      absl::StatusOr<bool> more =
-          reader.Next([](uint64_t) { return true; }, &skips, &record);
-      if (!more.ok()) return more.status();
+      INPUTSERVE_ASSIGN_OR_RETURN(
+          bool more,
+          reader.Next([](uint64_t) { return true; }, &skips, &record));
       if (!skips.error.ok()) return skips.error;
-      if (!*more) break;
-      absl::StatusOr<ImageExample> example = ParseImageExample(record.data);
-      if (!example.ok()) return example.status();
-      out.emplace_back(example->image);
+      if (!more) break;
+      INPUTSERVE_ASSIGN_OR_RETURN(ImageExample example,
+                                  ParseImageExample(record.data));
+      out.emplace_back(example.image);
     }
   }
   return out;
@@ -390,15 +386,15 @@ absl::StatusOr<SetFiles> BuildSet(const std::string& set,
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return absl::FailedPreconditionError(absl::StrCat("cannot create ", dir));
     }
-    absl::StatusOr<PhotoDataset> ds =
-        WritePhotoDataset(DefaultPhotoPaths(), dir, records, 4);
-    if (!ds.ok()) return ds.status();
-    out.files = ds->files;
+    INPUTSERVE_ASSIGN_OR_RETURN(
+        PhotoDataset ds,
+        WritePhotoDataset(DefaultPhotoPaths(), dir, records, 4));
+    out.files = ds.files;
     out.description = absl::StrCat(
-        ds->records, " records cycling over ", ds->used.size(),
-        " photographs, ", absl::SixDigits(ds->mean_mpix), " Mpix and ",
-        ds->bytes / ds->records / 1024, " KiB mean per record");
-    for (const std::string& d : ds->dropped) {
+        ds.records, " records cycling over ", ds.used.size(), " photographs, ",
+        absl::SixDigits(ds.mean_mpix), " Mpix and ",
+        ds.bytes / ds.records / 1024, " KiB mean per record");
+    for (const std::string& d : ds.dropped) {
       absl::StrAppend(&out.description, "\n    dropped ", d);
     }
   } else if (set == "generated") {

@@ -2,40 +2,21 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "server/codec/jpeg_decoder.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
+#include "tests/testing/debian_photos.h"
 
 namespace inputserve::bench {
-namespace {
-
-constexpr char kDistPackages[] = "/usr/lib/python3/dist-packages/";
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream data;
-  data << in.rdbuf();
-  return data.str();
-}
-
-}  // namespace
 
 std::vector<std::string> DefaultPhotoPaths() {
-  std::vector<std::string> paths;
-  for (const char* name :
-       {"sklearn/datasets/images/china.jpg",
-        "sklearn/datasets/images/flower.jpg",
-        "skimage/data/hubble_deep_field.jpg", "skimage/data/retina.jpg",
-        "skimage/data/rocket.jpg", "skimage/data/truncated.jpg"}) {
-    paths.push_back(absl::StrCat(kDistPackages, name));
-  }
-  return paths;
+  return testing::DebianPhotoPaths({"china", "flower", "hubble_deep_field",
+                                    "retina", "rocket", "truncated"});
 }
 
 absl::StatusOr<PhotoDataset> WritePhotoDataset(

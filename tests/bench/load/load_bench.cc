@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
 #include "tests/bench/load/load_worker.h"
 #include "tests/testing/server_process.h"
 
@@ -56,9 +57,7 @@ using ::inputserve::testing::RunCommand;
 using ::inputserve::testing::ServerProcess;
 
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  return inputserve::ReadWholeFile(path).value_or("");
 }
 
 // Peak resident set (VmHWM) of `pid` in MiB; -1 when unreadable.

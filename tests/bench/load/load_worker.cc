@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "inputserve/client.h"
 
 namespace inputserve::bench {
@@ -95,9 +96,9 @@ absl::StatusOr<WorkerReport> WorkerReport::Decode(const std::string& line) {
     } else if (kv.first == "seconds") {
       ok = absl::SimpleAtod(kv.second, &r.seconds);
     } else if (kv.first == "hist") {
-      absl::StatusOr<LatencyHistogram> h = LatencyHistogram::Decode(kv.second);
-      if (!h.ok()) return h.status();
-      r.latency = *std::move(h);
+      INPUTSERVE_ASSIGN_OR_RETURN(LatencyHistogram h,
+                                  LatencyHistogram::Decode(kv.second));
+      r.latency = std::move(h);
     } else {
       continue;
     }

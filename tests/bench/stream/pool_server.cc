@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "server/metrics.h"
 #include "server/pipeline/pipeline.h"
@@ -93,7 +94,7 @@ absl::StatusOr<std::unique_ptr<PoolServer>> PoolServer::Create(
         "chunk_bytes must be positive");
   }
   std::unique_ptr<PoolServer> server(new PoolServer());
-  if (absl::Status s = server->Start(options); !s.ok()) return s;
+  INPUTSERVE_RETURN_IF_ERROR(server->Start(options));
   return server;
 }
 
@@ -109,14 +110,14 @@ absl::Status PoolServer::Start(const PoolServerOptions& options) {
   pipeline_options.batch_size = options.batch_size;
   pipeline_options.decode_threads = 1;
   pipeline_options.prefetch_batches = options.prefetch_batches;
-  absl::StatusOr<std::unique_ptr<Pipeline>> pipeline =
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Pipeline> pipeline,
       Pipeline::Create(std::make_unique<BlockingDataset>(
                            shape, options.batch_size, release_decoder_),
-                       pipeline_options, metrics_.get());
-  if (!pipeline.ok()) return pipeline.status();
-  pipeline_ = *std::move(pipeline);
-  absl::StatusOr<BatchPtr> first = pipeline_->FirstBatch(absl::Seconds(60));
-  if (!first.ok()) return first.status();
+                       pipeline_options, metrics_.get()));
+  pipeline_ = std::move(pipeline);
+  INPUTSERVE_ASSIGN_OR_RETURN(BatchPtr first,
+                              pipeline_->FirstBatch(absl::Seconds(60)));
   payload_bytes_ = pipeline_->payload_bytes();
 
   // The pool: distinct buffers, written once, so REAL batches cost the
@@ -131,20 +132,12 @@ absl::Status PoolServer::Start(const PoolServerOptions& options) {
   mode_ = std::make_unique<ModeController>(options.mode);
   BatchWireInfo wire;
   cache_ =
-      std::make_unique<SyntheticBatchCache>(*first, wire, options.chunk_bytes);
+      std::make_unique<SyntheticBatchCache>(first, wire, options.chunk_bytes);
   InputServiceImpl::Options service_options;
   service_options.chunk_bytes = options.chunk_bytes;
   service_options.max_streams = options.max_streams;
   service_options.wire = wire;
-  v1::DatasetInfo& info = service_options.info;
-  info.set_dataset("pool:bench");
-  info.set_batch_size(options.batch_size);
-  for (const TensorLayout& t : pipeline_->layouts()) {
-    ToProto(t, info.add_tensors());
-  }
-  info.set_batch_payload_bytes(payload_bytes_);
-  info.set_num_shards(1);
-  info.set_num_classes(shape.num_classes);
+  service_options.info = DescribePipeline(*pipeline_, "pool:bench", wire);
   service_ = std::make_unique<InputServiceImpl>(pipeline_.get(), mode_.get(),
                                                 cache_.get(), metrics_.get(),
                                                 std::move(service_options));

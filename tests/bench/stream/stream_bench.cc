@@ -51,6 +51,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "inputserve/client.h"
 #include "tests/bench/stream/pool_server.h"
 #include "tests/bench/stream/raw_tcp.h"
@@ -173,18 +174,17 @@ absl::Status CheckBatch(const Batch& batch, const PoolServer& server,
 absl::StatusOr<Measure> RunClient(PoolServer& server, ServingMode mode,
                                   int warmup, int batches, ClientStats* stats) {
   server.SetMode(mode);
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Create(BenchClientOptions(server.target(), /*cache=*/false));
-  if (!client.ok()) return client.status();
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Client> client,
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/false)));
   Measure m;
   m.payload = server.payload_bytes();
   absl::Time start;
   double cpu_start = 0;
   for (int i = 0; i < warmup + batches; ++i) {
-    absl::StatusOr<const Batch*> batch = (*client)->Next();
-    if (!batch.ok()) return batch.status();
+    INPUTSERVE_ASSIGN_OR_RETURN(const Batch* batch, client->Next());
     if (i == 0 || i == warmup + batches - 1) {
-      if (absl::Status s = CheckBatch(**batch, server, mode); !s.ok()) return s;
+      INPUTSERVE_RETURN_IF_ERROR(CheckBatch(*batch, server, mode));
     }
     if (i == warmup - 1) {
       start = absl::Now();
@@ -194,7 +194,7 @@ absl::StatusOr<Measure> RunClient(PoolServer& server, ServingMode mode,
   m.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   m.cpu_seconds = CpuSeconds() - cpu_start;
   m.batches = static_cast<uint64_t>(batches);
-  *stats = (*client)->stats();
+  *stats = client->stats();
   return m;
 }
 
@@ -207,12 +207,11 @@ struct SyntheticNext {
 absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
                                                int64_t calls) {
   server.SetMode(ServingMode::kSynthetic);
-  absl::StatusOr<std::unique_ptr<Client>> client =
-      Client::Create(BenchClientOptions(server.target(), /*cache=*/true));
-  if (!client.ok()) return client.status();
-  absl::StatusOr<const Batch*> first = (*client)->Next();
-  if (!first.ok()) return first.status();
-  if (!(*first)->from_cache) {
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Client> client,
+      Client::Create(BenchClientOptions(server.target(), /*cache=*/true)));
+  INPUTSERVE_ASSIGN_OR_RETURN(const Batch* first, client->Next());
+  if (!first->from_cache) {
     return absl::InternalError("synthetic batch was not cached");
   }
   // The client closed its data stream on caching; let the server see it.
@@ -220,11 +219,11 @@ absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
   while (server.active_streams() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  const uint64_t client_before = (*client)->stats().bytes_received;
+  const uint64_t client_before = client->stats().bytes_received;
   const double server_before = server.bytes_sent();
   const absl::Time start = absl::Now();
   for (int64_t i = 0; i < calls; ++i) {
-    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    absl::StatusOr<const Batch*> batch = client->Next();
     if (!batch.ok() || !(*batch)->from_cache) {
       return absl::InternalError("cached Next() left the cache");
     }
@@ -233,176 +232,238 @@ absl::StatusOr<SyntheticNext> RunSyntheticNext(PoolServer& server,
   SyntheticNext out;
   out.ns_per_call = seconds * 1e9 / calls;
   out.client_bytes_per_step =
-      static_cast<double>((*client)->stats().bytes_received - client_before) /
+      static_cast<double>(client->stats().bytes_received - client_before) /
       calls;
   out.server_bytes_per_step = (server.bytes_sent() - server_before) / calls;
   return out;
 }
 
-int Main() {
-  const std::vector<std::string> sizes =
-      absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',', absl::SkipEmpty());
-  const std::vector<std::string> path_list =
-      absl::StrSplit(absl::GetFlag(FLAGS_paths), ',', absl::SkipEmpty());
-  auto wants = [&](const char* p) {
-    return std::find(path_list.begin(), path_list.end(), p) != path_list.end();
+const SizeCase* FindSize(const std::string& name) {
+  for (const SizeCase& c : kSizes) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+// `status` with "<what>: " and its code name in front, for the error line.
+absl::Status Annotate(const std::string& what, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.ToString()));
+}
+
+// Flags read once (nothing below Main reads a flag).
+struct BenchFlags {
+  std::vector<std::string> sizes;
+  std::vector<std::string> paths;
+  std::vector<std::pair<std::string, int>> server_args;
+  int runs = 1;
+  int warmup = 1;
+  int64_t bytes_per_case = 0;
+  int min_batches = 0;
+  size_t chunk_bytes = 0;
+  int64_t next_calls = 0;
+
+  bool wants(const std::string& path) const {
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+  }
+};
+
+absl::StatusOr<BenchFlags> ReadFlags() {
+  BenchFlags f;
+  f.sizes = absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',', absl::SkipEmpty());
+  f.paths = absl::StrSplit(absl::GetFlag(FLAGS_paths), ',', absl::SkipEmpty());
+  INPUTSERVE_ASSIGN_OR_RETURN(f.server_args,
+                              ParseArgs(absl::GetFlag(FLAGS_server_args)));
+  for (const std::string& name : f.sizes) {
+    if (FindSize(name) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--sizes: unknown size '", name, "'"));
+    }
+  }
+  f.runs = std::max(1, absl::GetFlag(FLAGS_runs));
+  f.warmup = std::max(1, absl::GetFlag(FLAGS_warmup));
+  f.bytes_per_case = absl::GetFlag(FLAGS_bytes_per_case);
+  f.min_batches = absl::GetFlag(FLAGS_min_batches);
+  f.chunk_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_bytes));
+  f.next_calls = absl::GetFlag(FLAGS_next_calls);
+  return f;
+}
+
+// Every run of every path for one batch size.
+struct SizeResults {
+  size_t payload = 0;
+  std::map<std::string, std::vector<Measure>> measures;
+  std::map<std::string, std::vector<ClientStats>> stats;
+};
+
+absl::StatusOr<std::unique_ptr<PoolServer>> StartPoolServer(
+    const SizeCase& size, const BenchFlags& flags) {
+  PoolServerOptions so;
+  so.batch_size = size.batch_size;
+  so.height = size.height;
+  so.width = size.width;
+  so.chunk_bytes = flags.chunk_bytes;
+  so.channel_args = flags.server_args;
+  absl::StatusOr<std::unique_ptr<PoolServer>> server = PoolServer::Create(so);
+  if (!server.ok()) return Annotate("server", server.status());
+  return server;
+}
+
+absl::StatusOr<SizeResults> MeasureSize(const SizeCase& size,
+                                        const BenchFlags& flags) {
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<PoolServer> server,
+                              StartPoolServer(size, flags));
+  PoolServer& srv = *server;
+  SizeResults out;
+  out.payload = srv.payload_bytes();
+  const int batches = static_cast<int>(std::max<int64_t>(
+      flags.min_batches,
+      flags.bytes_per_case / static_cast<int64_t>(out.payload)));
+  std::vector<const uint8_t*> pool;
+  for (int i = 0; i < PoolServerOptions().pool_size; ++i) {
+    pool.push_back(srv.payload_for(1 + i).data());
+  }
+  for (int r = 0; r < flags.runs; ++r) {
+    if (flags.wants("raw")) {
+      absl::StatusOr<RawTcpRun> raw =
+          RunRawTcp(pool, out.payload, flags.warmup, batches);
+      if (!raw.ok()) return Annotate("raw", raw.status());
+      out.measures["raw"].push_back(
+          Measure{raw->seconds, raw->cpu_seconds, raw->batches, out.payload});
+    }
+    for (const auto& [path, mode] :
+         {std::pair<const char*, ServingMode>{"real", ServingMode::kReal},
+          {"synth", ServingMode::kSynthetic}}) {
+      if (!flags.wants(path)) continue;
+      ClientStats s;
+      absl::StatusOr<Measure> m =
+          RunClient(srv, mode, flags.warmup, batches, &s);
+      if (!m.ok()) {
+        return Annotate(absl::StrCat(size.name, " ", path), m.status());
+      }
+      out.measures[path].push_back(*m);
+      out.stats[path].push_back(s);
+    }
+  }
+  return out;
+}
+
+// One table row per measured path (medians); returns each path's GB/s
+// ratio to raw TCP.
+std::map<std::string, double> PrintSizeRows(const std::string& name,
+                                            SizeResults& results) {
+  auto median_of = [&](const std::string& path, auto field) {
+    std::vector<double> v;
+    for (const Measure& m : results.measures[path]) v.push_back(field(m));
+    return Median(v);
   };
-  absl::StatusOr<std::vector<std::pair<std::string, int>>> server_args =
-      ParseArgs(absl::GetFlag(FLAGS_server_args));
-  if (!server_args.ok()) {
-    std::fprintf(stderr, "%s\n", server_args.status().ToString().c_str());
+  const double raw_gbps =
+      median_of("raw", [](const Measure& m) { return m.gbps(); });
+  const double raw_cpu =
+      median_of("raw", [](const Measure& m) { return m.cpu_ns_per_kib(); });
+  std::map<std::string, double> ratios;
+  for (const char* path : {"raw", "real", "synth"}) {
+    if (results.measures[path].empty()) continue;
+    const double gbps =
+        median_of(path, [](const Measure& m) { return m.gbps(); });
+    const double bps =
+        median_of(path, [](const Measure& m) { return m.batches_per_s(); });
+    const double cpu =
+        median_of(path, [](const Measure& m) { return m.cpu_ns_per_kib(); });
+    const double ratio = raw_gbps > 0 ? gbps / raw_gbps : 0;
+    std::string ttfb = "-";
+    std::string occupancy = "-";
+    if (!results.stats[path].empty()) {
+      std::vector<double> t;
+      std::vector<double> o;
+      for (const ClientStats& s : results.stats[path]) {
+        t.push_back(s.time_to_first_batch_seconds * 1e3);
+        o.push_back(s.prefetch_occupancy);
+      }
+      ttfb = absl::StrFormat("%.1f", Median(t));
+      occupancy = absl::StrFormat("%.2f/%d", Median(o),
+                                  results.stats[path].front().prefetch_depth);
+    }
+    // raw's CPU per byte over this path's: the throughput ratio to expect
+    // where every core is busy (as on a shared 2-core machine), less noisy
+    // than wall-clock ratios there.
+    const double cpu_ratio = cpu > 0 && raw_cpu > 0 ? raw_cpu / cpu : 0;
+    std::printf("%-7s %11zu %-6s %8.3f %11.1f %7.3f %11.1f %10.3f %8s %9s\n",
+                name.c_str(), results.payload, path, gbps, bps, ratio, cpu,
+                cpu_ratio, ttfb.c_str(), occupancy.c_str());
+    ratios[path] = ratio;
+  }
+  std::fflush(stdout);
+  return ratios;
+}
+
+// Cached synthetic Next(): on a 1 MiB server (the batch size does not
+// matter once cached; the cost is one atomic load and two counters).
+struct CachedNextFigures {
+  double median_ns = 0;
+  SyntheticNext worst;  // Largest bytes per step over the runs.
+};
+
+absl::StatusOr<CachedNextFigures> MeasureCachedNext(const BenchFlags& flags) {
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<PoolServer> server,
+                              StartPoolServer(kSizes[1], flags));
+  std::vector<double> ns;
+  CachedNextFigures out;
+  for (int r = 0; r < flags.runs; ++r) {
+    absl::StatusOr<SyntheticNext> s =
+        RunSyntheticNext(*server, flags.next_calls);
+    if (!s.ok()) return Annotate("synthetic next", s.status());
+    ns.push_back(s->ns_per_call);
+    out.worst.client_bytes_per_step =
+        std::max(out.worst.client_bytes_per_step, s->client_bytes_per_step);
+    out.worst.server_bytes_per_step =
+        std::max(out.worst.server_bytes_per_step, s->server_bytes_per_step);
+  }
+  out.median_ns = Median(ns);
+  return out;
+}
+
+int Main() {
+  absl::StatusOr<BenchFlags> flags = ReadFlags();
+  if (!flags.ok()) {
+    std::fprintf(stderr, "%s\n", flags.status().ToString().c_str());
     return 2;
   }
-  const int runs = std::max(1, absl::GetFlag(FLAGS_runs));
-  const int warmup = std::max(1, absl::GetFlag(FLAGS_warmup));
-
   std::printf(
-      "inputserve-bench-stream: chunk_bytes=%lld connections=%d prefetch=%d "
+      "inputserve-bench-stream: chunk_bytes=%zu connections=%d prefetch=%d "
       "runs=%d (medians)\n",
-      static_cast<long long>(absl::GetFlag(FLAGS_chunk_bytes)),
-      absl::GetFlag(FLAGS_connections), absl::GetFlag(FLAGS_prefetch), runs);
+      flags->chunk_bytes, absl::GetFlag(FLAGS_connections),
+      absl::GetFlag(FLAGS_prefetch), flags->runs);
   std::printf("%-7s %11s %-6s %8s %11s %7s %11s %10s %8s %9s\n", "size",
               "payload_B", "path", "GB/s", "batches/s", "vs_raw", "cpu_ns/KiB",
               "cpu_vs_raw", "ttfb_ms", "occupancy");
   std::map<std::string, double> real_ratio;
   std::map<std::string, double> synth_ratio;
-  for (const std::string& name : sizes) {
-    const SizeCase* size = nullptr;
-    for (const SizeCase& c : kSizes) {
-      if (name == c.name) size = &c;
-    }
-    if (size == nullptr) {
-      std::fprintf(stderr, "--sizes: unknown size '%s'\n", name.c_str());
-      return 2;
-    }
-    PoolServerOptions so;
-    so.batch_size = size->batch_size;
-    so.height = size->height;
-    so.width = size->width;
-    so.chunk_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_bytes));
-    so.channel_args = *server_args;
-    absl::StatusOr<std::unique_ptr<PoolServer>> server = PoolServer::Create(so);
-    if (!server.ok()) {
-      std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
+  for (const std::string& name : flags->sizes) {
+    absl::StatusOr<SizeResults> results = MeasureSize(*FindSize(name), *flags);
+    if (!results.ok()) {
+      std::fprintf(stderr, "%s\n",
+                   std::string(results.status().message()).c_str());
       return 1;
     }
-    PoolServer& srv = **server;
-    const size_t payload = srv.payload_bytes();
-    const int batches = static_cast<int>(std::max<int64_t>(
-        absl::GetFlag(FLAGS_min_batches),
-        absl::GetFlag(FLAGS_bytes_per_case) / static_cast<int64_t>(payload)));
-    std::vector<const uint8_t*> pool;
-    for (int i = 0; i < so.pool_size; ++i) {
-      pool.push_back(srv.payload_for(1 + i).data());
-    }
-
-    std::map<std::string, std::vector<Measure>> results;
-    std::map<std::string, std::vector<ClientStats>> stats;
-    for (int r = 0; r < runs; ++r) {
-      if (wants("raw")) {
-        absl::StatusOr<RawTcpRun> raw =
-            RunRawTcp(pool, payload, warmup, batches);
-        if (!raw.ok()) {
-          std::fprintf(stderr, "raw: %s\n", raw.status().ToString().c_str());
-          return 1;
-        }
-        results["raw"].push_back(
-            Measure{raw->seconds, raw->cpu_seconds, raw->batches, payload});
-      }
-      for (const auto& [path, mode] :
-           {std::pair<const char*, ServingMode>{"real", ServingMode::kReal},
-            {"synth", ServingMode::kSynthetic}}) {
-        if (!wants(path)) continue;
-        ClientStats s;
-        absl::StatusOr<Measure> m = RunClient(srv, mode, warmup, batches, &s);
-        if (!m.ok()) {
-          std::fprintf(stderr, "%s %s: %s\n", name.c_str(), path,
-                       m.status().ToString().c_str());
-          return 1;
-        }
-        results[path].push_back(*m);
-        stats[path].push_back(s);
-      }
-    }
-    auto median_of = [&](const std::string& path, auto field) {
-      std::vector<double> v;
-      for (const Measure& m : results[path]) v.push_back(field(m));
-      return Median(v);
-    };
-    const double raw_gbps =
-        median_of("raw", [](const Measure& m) { return m.gbps(); });
-    const double raw_cpu =
-        median_of("raw", [](const Measure& m) { return m.cpu_ns_per_kib(); });
-    for (const char* path : {"raw", "real", "synth"}) {
-      if (results[path].empty()) continue;
-      const double gbps =
-          median_of(path, [](const Measure& m) { return m.gbps(); });
-      const double bps =
-          median_of(path, [](const Measure& m) { return m.batches_per_s(); });
-      const double cpu =
-          median_of(path, [](const Measure& m) { return m.cpu_ns_per_kib(); });
-      const double ratio = raw_gbps > 0 ? gbps / raw_gbps : 0;
-      std::string ttfb = "-";
-      std::string occupancy = "-";
-      if (!stats[path].empty()) {
-        std::vector<double> t;
-        std::vector<double> o;
-        for (const ClientStats& s : stats[path]) {
-          t.push_back(s.time_to_first_batch_seconds * 1e3);
-          o.push_back(s.prefetch_occupancy);
-        }
-        ttfb = absl::StrFormat("%.1f", Median(t));
-        occupancy = absl::StrFormat("%.2f/%d", Median(o),
-                                    stats[path].front().prefetch_depth);
-      }
-      // raw's CPU per byte over this path's: the throughput ratio to expect
-      // where every core is busy (as on a shared 2-core machine), less
-      // noisy than wall-clock ratios there.
-      const double cpu_ratio = cpu > 0 && raw_cpu > 0 ? raw_cpu / cpu : 0;
-      std::printf("%-7s %11zu %-6s %8.3f %11.1f %7.3f %11.1f %10.3f %8s %9s\n",
-                  name.c_str(), payload, path, gbps, bps, ratio, cpu, cpu_ratio,
-                  ttfb.c_str(), occupancy.c_str());
-      if (std::string(path) == "real") real_ratio[name] = ratio;
-      if (std::string(path) == "synth") synth_ratio[name] = ratio;
-    }
-    std::fflush(stdout);
+    std::map<std::string, double> ratios = PrintSizeRows(name, *results);
+    if (ratios.count("real")) real_ratio[name] = ratios["real"];
+    if (ratios.count("synth")) synth_ratio[name] = ratios["synth"];
   }
 
-  // Cached synthetic Next(): on a 1 MiB server (the batch size does not
-  // matter once cached; the cost is one atomic load and two counters).
-  PoolServerOptions so;
-  so.batch_size = kSizes[1].batch_size;
-  so.height = kSizes[1].height;
-  so.width = kSizes[1].width;
-  so.channel_args = *server_args;
-  absl::StatusOr<std::unique_ptr<PoolServer>> server = PoolServer::Create(so);
-  if (!server.ok()) {
-    std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
+  absl::StatusOr<CachedNextFigures> cached = MeasureCachedNext(*flags);
+  if (!cached.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(cached.status().message()).c_str());
     return 1;
   }
-  std::vector<double> ns;
-  SyntheticNext worst;
-  for (int r = 0; r < runs; ++r) {
-    absl::StatusOr<SyntheticNext> s =
-        RunSyntheticNext(**server, absl::GetFlag(FLAGS_next_calls));
-    if (!s.ok()) {
-      std::fprintf(stderr, "synthetic next: %s\n",
-                   s.status().ToString().c_str());
-      return 1;
-    }
-    ns.push_back(s->ns_per_call);
-    worst.client_bytes_per_step =
-        std::max(worst.client_bytes_per_step, s->client_bytes_per_step);
-    worst.server_bytes_per_step =
-        std::max(worst.server_bytes_per_step, s->server_bytes_per_step);
-  }
   const double bytes_per_step =
-      worst.client_bytes_per_step + worst.server_bytes_per_step;
+      cached->worst.client_bytes_per_step + cached->worst.server_bytes_per_step;
   std::printf(
       "cached synthetic Next(): %.2f ns/call (median of %d x %lld calls); "
       "bytes per step: client %.3f + server %.3f\n",
-      Median(ns), runs, static_cast<long long>(absl::GetFlag(FLAGS_next_calls)),
-      worst.client_bytes_per_step, worst.server_bytes_per_step);
+      cached->median_ns, flags->runs, static_cast<long long>(flags->next_calls),
+      cached->worst.client_bytes_per_step, cached->worst.server_bytes_per_step);
 
   auto ratio_text = [](const std::map<std::string, double>& m,
                        const char* key) {
@@ -419,7 +480,8 @@ int Main() {
       "RESULT stream_ratio_1MiB=%s stream_ratio_38MB=%s "
       "synthetic_next_ns=%.2f synthetic_bytes_per_step=%g\n",
       ratio_text(real_ratio, "1MiB").c_str(),
-      ratio_text(real_ratio, "38.5MB").c_str(), Median(ns), bytes_per_step);
+      ratio_text(real_ratio, "38.5MB").c_str(), cached->median_ns,
+      bytes_per_step);
   return bytes_per_step == 0 ? 0 : 1;
 }
 

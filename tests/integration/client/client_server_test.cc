@@ -8,12 +8,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr char kToken[] = "integration-token";
 
@@ -114,8 +118,7 @@ TEST_F(ClientServerTest, RealSyntheticAndBackThroughTheAdminCli) {
 
   CommandResult flip = Admin(*server, {"set-mode", "synthetic"});
   ASSERT_EQ(flip.exit_code, 0) << flip.output;
-  EXPECT_NE(flip.output.find("mode: synthetic"), std::string::npos)
-      << flip.output;
+  EXPECT_THAT(flip.output, HasSubstr("mode: synthetic")) << flip.output;
   const Batch* cached = NextInMode(**client, BatchMode::kSynthetic);
   ASSERT_NE(cached, nullptr);
   EXPECT_TRUE(cached->from_cache);
@@ -155,18 +158,16 @@ TEST_F(ClientServerTest, AdminStatusHealthAndAuth) {
   ASSERT_NE(server, nullptr);
   CommandResult status = Admin(*server, {"status"});
   EXPECT_EQ(status.exit_code, 0) << status.output;
-  EXPECT_NE(status.output.find("batch_size: 64"), std::string::npos)
-      << status.output;
+  EXPECT_THAT(status.output, HasSubstr("batch_size: 64")) << status.output;
   CommandResult json = Admin(*server, {"--json", "status"});
   EXPECT_EQ(json.exit_code, 0) << json.output;
-  EXPECT_NE(json.output.find("\"batchSize\": 64"), std::string::npos)
-      << json.output;
+  EXPECT_THAT(json.output, HasSubstr("\"batchSize\": 64")) << json.output;
 
   CommandResult health =
       RunCommand({BinPath("inputserve-admin"),
                   "--server=" + server->data_target(), "health"});
   EXPECT_EQ(health.exit_code, 0) << health.output;
-  EXPECT_NE(health.output.find("SERVING"), std::string::npos);
+  EXPECT_THAT(health.output, HasSubstr("SERVING"));
 
   const std::string wrong = dir_ + "/wrong";
   WriteFileOrDie(wrong, "not-the-token\n");
@@ -174,8 +175,7 @@ TEST_F(ClientServerTest, AdminStatusHealthAndAuth) {
       {BinPath("inputserve-admin"), "--server=" + server->admin_target(),
        "--token_file=" + wrong, "set-mode", "synthetic"});
   EXPECT_EQ(denied.exit_code, 1) << denied.output;
-  EXPECT_NE(denied.output.find("UNAUTHENTICATED"), std::string::npos)
-      << denied.output;
+  EXPECT_THAT(denied.output, HasSubstr("UNAUTHENTICATED")) << denied.output;
 }
 
 TEST_F(ClientServerTest, IndivisibleBatchIsRejectedWithNeighbours) {
@@ -184,8 +184,8 @@ TEST_F(ClientServerTest, IndivisibleBatchIsRejectedWithNeighbours) {
   ClientOptions o = Options(*server);
   o.num_devices = 3;
   auto client = Client::Create(o);
-  ASSERT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(client.status().message().find("63 or 66"), std::string::npos)
+  ASSERT_THAT(client.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("63 or 66")))
       << client.status();
 }
 
@@ -204,8 +204,9 @@ TEST_F(ClientServerTest, ServerShutdownEndsInUnavailableNamingTheTarget) {
   while (error.ok() && absl::Now() < deadline) {
     error = (*client)->Next().status();
   }
-  EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
-  EXPECT_NE(error.message().find(target), std::string::npos) << error;
+  EXPECT_THAT(error,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(target)))
+      << error;
 }
 
 TEST_F(ClientServerTest, TlsWithAGeneratedCertificate) {
@@ -235,8 +236,8 @@ TEST_F(ClientServerTest, TlsWithAGeneratedCertificate) {
   // A CA file that is missing is named.
   o.tls.ca_file = dir_ + "/missing.pem";
   absl::Status missing = Client::Create(o).status();
-  EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(missing.message().find("missing.pem"), std::string::npos);
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("missing.pem")));
 
   CommandResult status = RunCommand(
       {BinPath("inputserve-admin"), "--server=" + server->admin_target(),

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/client_impl.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
 #include "tests/integration/tls/test_pki.h"
@@ -21,6 +22,8 @@
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 using client_internal::ClientImpl;
 using client_internal::Resolver;
@@ -155,8 +158,8 @@ TEST_F(DnsTargetTest, TlsChecksTheCertificateAgainstTheNameNotTheIp) {
       o, ResolverFor("not-in-the-cert.test", {server.get()}));
   ASSERT_EQ(client.status().code(), absl::StatusCode::kUnavailable)
       << client.status();
-  EXPECT_NE(client.status().message().find("not-in-the-cert.test"),
-            std::string::npos)
+  EXPECT_THAT(std::string(client.status().message()),
+              HasSubstr("not-in-the-cert.test"))
       << client.status();
 }
 

@@ -19,12 +19,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
 #include "tests/integration/faults/replica_set.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr int kReplicas = 3;
 constexpr int kVictim = 1;
@@ -191,8 +195,7 @@ TEST_F(ReplicaFaultsTest, SigtermDrainsOneReplicaAndTheClientMovesOn) {
       per_source_[replicas_->targets()[kVictim]];
   for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i);
   EXPECT_GE(client->stats().stream_errors, 1u);
-  EXPECT_NE(replicas_->replica(kVictim).output().find("draining"),
-            std::string::npos);
+  EXPECT_THAT(replicas_->replica(kVictim).output(), HasSubstr("draining"));
   const std::string figures = absl::StrCat(
       "drain: victim sent_before_sigterm=", *sent,
       " received_before=", received_before, " received_total=", received_total,
@@ -272,11 +275,12 @@ TEST_F(ReplicaFaultsTest,
             << " buffered batches, then UNAVAILABLE after "
             << absl::FormatDuration(absl::Now() - killed) << std::endl;
   EXPECT_GE(absl::Now() - killed, absl::Seconds(1));
-  EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable) << error;
-  EXPECT_NE(error.message().find("within 1s"), std::string::npos) << error;
+  EXPECT_THAT(error,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("within 1s")))
+      << error;
   for (const std::string& target : replicas_->targets()) {
     // "<target>: <its last status>" for each one.
-    EXPECT_NE(error.message().find(target + ": "), std::string::npos)
+    EXPECT_THAT(std::string(error.message()), HasSubstr(target + ": "))
         << target << " missing in: " << error;
   }
   // And the client recovers when a replica comes back.

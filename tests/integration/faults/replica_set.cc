@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
 
@@ -46,10 +48,7 @@ absl::StatusOr<CifarDataset> GenerateCifar(int num_examples, uint64_t seed) {
   for (int f = 1; f <= 5; ++f) {
     const std::string path =
         absl::StrCat(dataset.dir, "/data_batch_", f, ".bin");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-    const std::string bytes((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
+    INPUTSERVE_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(path));
     if (bytes.size() % kRecordBytes != 0) {
       return absl::DataLossError(absl::StrCat(path, ": partial record"));
     }
@@ -104,10 +103,9 @@ std::vector<std::string> ReplicaSet::Args(int i) const {
 
 absl::Status ReplicaSet::StartAll() {
   for (int i = 0; i < size(); ++i) {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start(Args(i));
-    if (!server.ok()) return server.status();
-    replicas_[i] = *std::move(server);
+    INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
+                                ServerProcess::Start(Args(i)));
+    replicas_[i] = std::move(server);
     targets_[i] = replicas_[i]->data_target();
   }
   return absl::OkStatus();
@@ -133,10 +131,9 @@ absl::Status ReplicaSet::Restart(int i, absl::Duration timeout) {
 }
 
 absl::StatusOr<double> ReplicaSet::BatchesSent(int i) {
-  absl::StatusOr<std::string> text =
-      HttpGet(replicas_[i]->metrics_port(), "/metrics");
-  if (!text.ok()) return text.status();
-  return MetricValue(*text, "inputserve_batches_sent_total{mode=\"real\"}");
+  INPUTSERVE_ASSIGN_OR_RETURN(
+      std::string text, HttpGet(replicas_[i]->metrics_port(), "/metrics"));
+  return MetricValue(text, "inputserve_batches_sent_total{mode=\"real\"}");
 }
 
 absl::StatusOr<double> ReplicaSet::WaitForStableBatchesSent(
@@ -146,13 +143,12 @@ absl::StatusOr<double> ReplicaSet::WaitForStableBatchesSent(
   absl::Time since = absl::Now();
   while (absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
-    absl::StatusOr<double> now = BatchesSent(i);
-    if (!now.ok()) return now.status();
-    if (!last.ok() || *now != *last) {
+    INPUTSERVE_ASSIGN_OR_RETURN(double now, BatchesSent(i));
+    if (!last.ok() || now != *last) {
       last = now;
       since = absl::Now();
     } else if (absl::Now() - since >= quiet) {
-      return *now;
+      return now;
     }
   }
   return absl::DeadlineExceededError(

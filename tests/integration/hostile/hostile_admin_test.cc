@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inputserve/v1/admin_service.pb.h"
 #include "tests/integration/hostile/hostile_calls.h"
@@ -12,6 +13,9 @@
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kToken[] = "hostile-admin-token";
 constexpr char kSetMode[] = "/inputserve.v1.AdminService/SetMode";
@@ -134,13 +138,13 @@ TEST(HostileAdminTest, EveryBadAdminCallGetsItsCodeAndChangesNothing) {
                  r.status.error_code() == c.or_code))
         << c.name << ": " << r.status.error_code() << " "
         << r.status.error_message();
-    EXPECT_NE(r.status.error_message().find(c.message), std::string::npos)
+    EXPECT_THAT(r.status.error_message(), HasSubstr(c.message))
         << c.name << ": '" << c.message << "' not in '"
         << r.status.error_message() << "'";
     ASSERT_TRUE((*server)->running()) << c.name << "\n" << (*server)->output();
   }
   // The token never reaches the log, whatever was sent.
-  EXPECT_EQ((*server)->output().find(kToken), std::string::npos);
+  EXPECT_THAT((*server)->output(), Not(HasSubstr(kToken)));
 
   // No bad call flipped the mode: still REAL, generation 1.
   CallResult status = RawCall((*server)->admin_target(), kGetStatus, "",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
 #include "inputserve/v1/input_service.pb.h"
@@ -17,6 +18,8 @@
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr char kStreamBatches[] = "/inputserve.v1.InputService/StreamBatches";
 constexpr char kDatasetInfo[] = "/inputserve.v1.InputService/GetDatasetInfo";
@@ -207,7 +210,7 @@ TEST_F(HostileRequestsTest, EveryBadCallGetsItsCodeAndTheServerServesOn) {
                  r.status.error_code() == bad.or_code))
         << bad.name << ": " << r.status.error_code() << " "
         << r.status.error_message();
-    EXPECT_NE(r.status.error_message().find(bad.message), std::string::npos)
+    EXPECT_THAT(r.status.error_message(), HasSubstr(bad.message))
         << bad.name << ": '" << bad.message << "' not in '"
         << r.status.error_message() << "'";
     ASSERT_TRUE(server_->running()) << bad.name << "\n" << server_->output();

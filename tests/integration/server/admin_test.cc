@@ -1,11 +1,15 @@
 // AdminService: authentication, validation, status and its metrics.
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server/raw_client.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kToken[] = "adm1n-T0ken";
 
@@ -36,7 +40,7 @@ TEST_F(AdminTest, MissingOrWrongTokenIsUnauthenticated) {
   grpc::Status wrong =
       SetMode(server_->admin_target(), "adm1n-T0keN", v1::MODE_SYNTHETIC);
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(wrong.error_message().find(kToken), std::string::npos);
+  EXPECT_THAT(wrong.error_message(), Not(HasSubstr(kToken)));
   v1::ServerStatus status;
   EXPECT_EQ(GetStatus(server_->admin_target(), "nope", &status).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
@@ -46,7 +50,7 @@ TEST_F(AdminTest, MissingOrWrongTokenIsUnauthenticated) {
                    "rpc=\"SetMode\"}"),
             2);
   // The token never reaches the log.
-  EXPECT_EQ(server_->output().find(kToken), std::string::npos);
+  EXPECT_THAT(server_->output(), Not(HasSubstr(kToken)));
 }
 
 TEST_F(AdminTest, RightTokenFlipsTheModeAndMetricsFollow) {
@@ -75,9 +79,8 @@ TEST_F(AdminTest, UnspecifiedOrUnknownModeIsInvalidArgument) {
     grpc::Status s = SetMode(server_->admin_target(), kToken,
                              static_cast<v1::Mode>(bad));
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
-    EXPECT_NE(s.error_message().find("mode: must be MODE_REAL (1) or "
-                                     "MODE_SYNTHETIC (2)"),
-              std::string::npos)
+    EXPECT_THAT(s.error_message(), HasSubstr("mode: must be MODE_REAL (1) or "
+                                             "MODE_SYNTHETIC (2)"))
         << s.error_message();
   }
   EXPECT_EQ(Metric("inputserve_mode_changes_total"), 0);
@@ -113,8 +116,7 @@ TEST_F(AdminTest, AdminCliSetsModeAndReportsErrors) {
                                   "--server=" + server_->admin_target(),
                                   "--token_file=" + dir + "/bad", "status"});
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.output.find("UNAUTHENTICATED"), std::string::npos)
-      << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("UNAUTHENTICATED")) << bad.output;
   CommandResult health =
       RunCommand({BinPath("inputserve-admin"),
                   "--server=" + server_->data_target(), "health"});

@@ -4,12 +4,15 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server/raw_client.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 std::unique_ptr<ServerProcess> Start(std::vector<std::string> args) {
   args.push_back("--admin_listen=");
@@ -35,7 +38,7 @@ TEST(LifecycleTest, SigtermEndsStreamsWithUnavailableAndExitsZero) {
   grpc::Status status = reader.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
-  EXPECT_NE(status.error_message().find("shutting down"), std::string::npos);
+  EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
   const int exit_code = server->StopWithSignal(0, absl::Seconds(10));
   EXPECT_EQ(exit_code, 0) << server->output();
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
@@ -67,8 +70,7 @@ TEST(LifecycleTest, StalledConsumerIsCancelledAtTheDrainTimeout) {
   // machine and still catch an exit that waits for anything else (such as
   // gRPC's clean-up of the connection this test still holds open).
   EXPECT_LT(took, absl::Seconds(5.5)) << "drain_timeout 3s + grace 0.5s";
-  EXPECT_NE(server->output().find("drain timeout: cancelling 1 stream"),
-            std::string::npos)
+  EXPECT_THAT(server->output(), HasSubstr("drain timeout: cancelling 1 stream"))
       << server->output();
 }
 

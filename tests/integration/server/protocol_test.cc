@@ -3,14 +3,17 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/integration/server/raw_client.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr char kToken[] = "integration-token";
 
@@ -246,7 +249,7 @@ TEST_F(ProtocolTest, OverMaxStreamsIsResourceExhausted) {
   EXPECT_FALSE(second.Next(&batch));
   grpc::Status status = second.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(status.error_message().find("--max_streams=1"), std::string::npos);
+  EXPECT_THAT(status.error_message(), HasSubstr("--max_streams=1"));
   first.context().TryCancel();
   first.Finish();
   // The slot frees up once the first stream is gone.
@@ -264,7 +267,7 @@ TEST_F(ProtocolTest, MalformedRequestsAreInvalidArgumentAndServingGoesOn) {
   EXPECT_FALSE(long_id.Next(&batch));
   grpc::Status status = long_id.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("consumer_id"), std::string::npos);
+  EXPECT_THAT(status.error_message(), HasSubstr("consumer_id"));
 
   // Request bytes that are not a StreamBatchesRequest at all.
   grpc::GenericStub generic(Connect(server_->data_target()));

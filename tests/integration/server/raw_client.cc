@@ -6,6 +6,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/file_util.h"
 #include "grpcpp/generic/generic_stub.h"
 
 namespace inputserve::testing {
@@ -116,10 +117,7 @@ int HealthCheck(const std::string& target) {
 CifarRecords ReadCifarFiles(const std::vector<std::string>& paths) {
   CifarRecords out;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string data = ss.str();
+    const std::string data = ReadWholeFile(path).value_or("");
     for (size_t r = 0; r + 3073 <= data.size(); r += 3073) {
       out.labels.push_back(static_cast<uint8_t>(data[r]));
       for (int p = 0; p < 1024; ++p) {

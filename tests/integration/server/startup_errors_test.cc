@@ -1,34 +1,24 @@
 // Bad flags and bad data stop the server at start-up with a message that
 // names the problem, and a non-zero exit code.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
 namespace {
 
-struct BadStart {
-  const char* name;
-  std::vector<std::string> args;
-  std::string message;  // must appear in the output
-};
+using ::testing::HasSubstr;
 
 class StartupErrorsTest : public ::testing::TestWithParam<BadStart> {};
 
 TEST_P(StartupErrorsTest, ExitsNonZeroNamingTheProblem) {
-  const BadStart& bad = GetParam();
-  std::vector<std::string> argv = {BinPath("inputserve-server"),
-                                   "--listen=127.0.0.1:0",
-                                   "--metrics_listen=127.0.0.1:0"};
-  argv.insert(argv.end(), bad.args.begin(), bad.args.end());
-  CommandResult result = RunCommand(argv, absl::Seconds(30));
-  EXPECT_NE(result.exit_code, 0) << result.output;
-  EXPECT_NE(result.output.find(bad.message), std::string::npos)
-      << "expected '" << bad.message << "' in:\n" << result.output;
+  ExpectStartFails(GetParam(),
+                   {"--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"});
 }
 
 std::string Dir() {
@@ -93,8 +83,8 @@ TEST(StartupErrorsTest, PortInUseIsAClearError) {
                   absl::StrCat("--listen=127.0.0.1:", port)});
   close(fd);
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_NE(result.output.find(absl::StrCat("--listen=127.0.0.1:", port)),
-            std::string::npos)
+  EXPECT_THAT(result.output,
+              HasSubstr(absl::StrCat("--listen=127.0.0.1:", port)))
       << result.output;
 }
 

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "tests/testing/server_process.h"
 
 namespace inputserve::testing {
@@ -36,13 +37,10 @@ absl::Status MakeCa(const std::string& prefix, const std::string& name) {
 // extensions in `extensions` (an openssl extfile body).
 absl::Status MakeLeaf(const std::string& prefix, const std::string& ca_prefix,
                       const std::string& cn, const std::string& extensions) {
-  if (absl::Status s = Openssl({"req", "-new", "-newkey", "ec", "-pkeyopt",
-                                "ec_paramgen_curve:prime256v1", "-nodes",
-                                "-keyout", prefix + ".key", "-out",
-                                prefix + ".csr", "-subj", "/CN=" + cn});
-      !s.ok()) {
-    return s;
-  }
+  INPUTSERVE_RETURN_IF_ERROR(Openssl(
+      {"req", "-new", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", prefix + ".key",
+       "-out", prefix + ".csr", "-subj", "/CN=" + cn}));
   WriteFileOrDie(prefix + ".ext", extensions);
   return Openssl({"x509", "-req", "-in", prefix + ".csr", "-CA",
                   ca_prefix + ".pem", "-CAkey", ca_prefix + ".key",

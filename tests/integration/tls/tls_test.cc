@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "inputserve/client.h"
@@ -85,14 +86,13 @@ class TlsTest : public ::testing::Test {
 
   // Pulls `n` batches over a fresh client; the first failure is returned.
   static absl::Status PullBatches(const ClientOptions& options, int n) {
-    absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(options);
-    if (!client.ok()) return client.status();
+    INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<Client> client,
+                                Client::Create(options));
     for (int i = 0; i < n; ++i) {
-      absl::StatusOr<const Batch*> batch = (*client)->Next();
-      if (!batch.ok()) return batch.status();
-      if ((*batch)->global_batch_size != 32) {
+      INPUTSERVE_ASSIGN_OR_RETURN(const Batch* batch, client->Next());
+      if (batch->global_batch_size != 32) {
         return absl::InternalError(
-            absl::StrCat("batch_size ", (*batch)->global_batch_size));
+            absl::StrCat("batch_size ", batch->global_batch_size));
       }
     }
     return absl::OkStatus();

@@ -12,13 +12,18 @@
 #include "absl/time/clock.h"
 #include "client/tools/admin_commands.h"
 #include "client/tools/health_probe.h"
+#include "gmock/gmock.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "inputserve/v1/admin_service.grpc.pb.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::admin {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 constexpr char kToken[] = "s3cret-token";
 
@@ -97,23 +102,22 @@ TEST_F(AdminTest, SetModeFlipsAndPrintsTheModeStatus) {
   absl::StatusOr<std::string> out =
       RunAdminCommand(options_, {"set-mode", "synthetic"});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_NE(out->find("mode: synthetic"), std::string::npos) << *out;
-  EXPECT_NE(out->find("generation: 2"), std::string::npos) << *out;
-  EXPECT_NE(out->find("2023-11-14T22:13:20"), std::string::npos) << *out;
+  EXPECT_THAT(*out, HasSubstr("mode: synthetic")) << *out;
+  EXPECT_THAT(*out, HasSubstr("generation: 2")) << *out;
+  EXPECT_THAT(*out, HasSubstr("2023-11-14T22:13:20")) << *out;
   options_.json = true;
   out = RunAdminCommand(options_, {"set-mode", "real"});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_NE(out->find("\"mode\": \"MODE_REAL\""), std::string::npos) << *out;
-  EXPECT_NE(out->find("\"generation\": \"3\""), std::string::npos) << *out;
+  EXPECT_THAT(*out, HasSubstr("\"mode\": \"MODE_REAL\"")) << *out;
+  EXPECT_THAT(*out, HasSubstr("\"generation\": \"3\"")) << *out;
 }
 
 TEST_F(AdminTest, StatusPrintsTheServerStatus) {
   absl::StatusOr<std::string> out = RunAdminCommand(options_, {"status"});
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_NE(out->find("dataset: synthetic:cifar10"), std::string::npos);
-  EXPECT_NE(out->find("batch_size: 256"), std::string::npos);
-  EXPECT_NE(out->find("batches_sent: real=12 synthetic=0"), std::string::npos)
-      << *out;
+  EXPECT_THAT(*out, HasSubstr("dataset: synthetic:cifar10"));
+  EXPECT_THAT(*out, HasSubstr("batch_size: 256"));
+  EXPECT_THAT(*out, HasSubstr("batches_sent: real=12 synthetic=0")) << *out;
 }
 
 TEST_F(AdminTest, WrongTokenIsUnauthenticated) {
@@ -144,8 +148,8 @@ TEST_F(AdminTest, HealthReportsServingAndNotServing) {
   EXPECT_EQ(*out, "SERVING\n");
   server_->GetHealthCheckService()->SetServingStatus(false);
   out = RunAdminCommand(options_, {"health"});
-  EXPECT_EQ(out.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(out.status().message().find("NOT_SERVING"), std::string::npos);
+  EXPECT_THAT(out.status(), StatusIs(absl::StatusCode::kUnavailable,
+                                     HasSubstr("NOT_SERVING")));
   options_.health_service = "no.such.Service";
   EXPECT_EQ(RunAdminCommand(options_, {"health"}).status().code(),
             absl::StatusCode::kNotFound);
@@ -156,9 +160,8 @@ TEST_F(AdminTest, UnreachableServerIsUnavailable) {
   options_.timeout = absl::Minutes(2);
   const absl::Time start = absl::Now();
   absl::Status s = RunAdminCommand(options_, {"status"}).status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(s.message().find("still unreachable after retrying"),
-            std::string::npos)
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          HasSubstr("still unreachable after retrying")))
       << s;
   // Reported after the reconnect window, not at the end of --timeout.
   EXPECT_LT(absl::Now() - start, absl::Minutes(1));
@@ -181,7 +184,7 @@ TEST_F(AdminTest, ServerThatStartsDuringTheCommandIsFound) {
   late.join();
   ASSERT_NE(server_, nullptr) << "could not listen on " << options_.server;
   ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_NE(status->find("batch_size: 256"), std::string::npos) << *status;
+  EXPECT_THAT(*status, HasSubstr("batch_size: 256")) << *status;
 }
 
 TEST(HealthProbeTest, EncodesAndDecodes) {
@@ -208,8 +211,8 @@ TEST(TokenFileTest, FirstLineTrimmed) {
   EXPECT_EQ(ReadTokenFile(path).status().code(),
             absl::StatusCode::kInvalidArgument);
   absl::Status missing = ReadTokenFile(path + ".missing").status();
-  EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(missing.message().find("token.missing"), std::string::npos);
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("token.missing")));
 }
 
 // Runs the real binary; returns {exit code, stdout+stderr}.
@@ -236,12 +239,11 @@ TEST_F(AdminTest, BinaryExitStatusAndMessages) {
   auto [code, out] =
       RunAdmin(server + " --token_file=" + token_path + " set-mode synthetic");
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("mode: synthetic"), std::string::npos) << out;
+  EXPECT_THAT(out, HasSubstr("mode: synthetic")) << out;
 
   std::tie(code, out) = RunAdmin(server + " status");  // No token.
   EXPECT_EQ(code, 1) << out;
-  EXPECT_NE(out.find("UNAUTHENTICATED: missing or wrong admin token"),
-            std::string::npos)
+  EXPECT_THAT(out, HasSubstr("UNAUTHENTICATED: missing or wrong admin token"))
       << out;
 
   std::tie(code, out) = RunAdmin(server + " health");
@@ -250,17 +252,16 @@ TEST_F(AdminTest, BinaryExitStatusAndMessages) {
 
   std::tie(code, out) = RunAdmin(server + " --token_file=/nonexistent status");
   EXPECT_EQ(code, 1);
-  EXPECT_NE(out.find("INVALID_ARGUMENT: cannot read token file"),
-            std::string::npos)
+  EXPECT_THAT(out, HasSubstr("INVALID_ARGUMENT: cannot read token file"))
       << out;
 
   std::tie(code, out) = RunAdmin("--server=127.0.0.1:1 --timeout=2s health");
   EXPECT_EQ(code, 1);
-  EXPECT_NE(out.find("UNAVAILABLE"), std::string::npos) << out;
+  EXPECT_THAT(out, HasSubstr("UNAVAILABLE")) << out;
 
   std::tie(code, out) = RunAdmin(server + " --tls_ca_file=/nonexistent health");
   EXPECT_EQ(code, 1);
-  EXPECT_NE(out.find("tls.ca_file"), std::string::npos) << out;
+  EXPECT_THAT(out, HasSubstr("tls.ca_file")) << out;
 }
 
 }  // namespace

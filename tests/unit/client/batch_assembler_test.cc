@@ -3,26 +3,21 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/tensor_specs.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
 namespace {
 
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
+
 constexpr int kBatch = 4;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
-  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
-  v1::TensorSpec* image = specs.Add();
-  image->set_name("image");
-  image->set_dtype(v1::DTYPE_UINT8);
-  for (int64_t d : {int64_t{kBatch}, int64_t{5}, int64_t{5}, int64_t{3}}) {
-    image->add_shape(d);
-  }
-  v1::TensorSpec* label = specs.Add();
-  label->set_name("label");
-  label->set_dtype(v1::DTYPE_INT32);
-  label->add_shape(kBatch);
-  return specs;
+  return testing::ImageLabelSpecs(kBatch, 5);
 }
 
 class BatchAssemblerTest : public ::testing::Test {
@@ -115,8 +110,8 @@ TEST_F(BatchAssemblerTest, FirstChunkWithoutHeaderIsRejected) {
   BatchAssembler a(layout_.get());
   std::vector<std::string> chunks = Chunks(0, 37);
   absl::StatusOr<BatchAssembler::Progress> p = Feed(a, chunks[1]);
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(p.status().message().find("no header"), std::string::npos);
+  EXPECT_THAT(p.status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no header")));
   EXPECT_EQ(acquired_, 0);
 }
 
@@ -125,8 +120,8 @@ TEST_F(BatchAssemblerTest, HeaderInsideABatchIsRejected) {
   std::vector<std::string> chunks = Chunks(0, 37);
   ASSERT_TRUE(Feed(a, chunks[0]).ok());
   absl::StatusOr<BatchAssembler::Progress> p = Feed(a, Chunks(1, 37)[0]);
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(p.status().message().find("incomplete"), std::string::npos);
+  EXPECT_THAT(p.status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("incomplete")));
   EXPECT_FALSE(a.in_batch());
 }
 
@@ -138,8 +133,8 @@ TEST_F(BatchAssemblerTest, OverflowIsRejectedBeforeCopying) {
   c.set_last(true);
   std::vector<uint8_t> guard = dst_;
   absl::StatusOr<BatchAssembler::Progress> p = Feed(a, c.SerializeAsString());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(p.status().message().find("overflows"), std::string::npos);
+  EXPECT_THAT(p.status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("overflows")));
   EXPECT_EQ(dst_, guard);
 }
 
@@ -150,8 +145,8 @@ TEST_F(BatchAssemblerTest, ShortBatchIsRejected) {
   c.set_data(payload_.substr(0, 10));
   c.set_last(true);
   absl::StatusOr<BatchAssembler::Progress> p = Feed(a, c.SerializeAsString());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(p.status().message().find("ended after 10"), std::string::npos);
+  EXPECT_THAT(p.status(), StatusIs(absl::StatusCode::kDataLoss,
+                                   HasSubstr("ended after 10")));
 }
 
 TEST_F(BatchAssemblerTest, HeaderThatDisagreesWithTheLayoutIsRejected) {

@@ -1,23 +1,16 @@
 #include "client/batch_layout.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/tensor_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
 
+using ::testing::HasSubstr;
+
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs(int batch) {
-  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
-  v1::TensorSpec* image = specs.Add();
-  image->set_name("image");
-  image->set_dtype(v1::DTYPE_UINT8);
-  for (int64_t d : {int64_t{batch}, int64_t{32}, int64_t{32}, int64_t{3}}) {
-    image->add_shape(d);
-  }
-  v1::TensorSpec* label = specs.Add();
-  label->set_name("label");
-  label->set_dtype(v1::DTYPE_INT32);
-  label->add_shape(batch);
-  return specs;
+  return testing::ImageLabelSpecs(batch, 32);
 }
 
 TEST(BatchLayoutTest, OffsetsAndSlices) {
@@ -46,7 +39,7 @@ TEST(BatchLayoutTest, RejectsBadSpecs) {
   specs = Specs(8);
   specs[0].set_shape(0, 7);
   absl::Status s = BatchLayout::Create(8, specs, 1).status();
-  EXPECT_NE(s.message().find("dim 0"), std::string::npos) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("dim 0")) << s;
   specs = Specs(8);
   specs[0].set_shape(1, -5);
   EXPECT_FALSE(BatchLayout::Create(8, specs, 1).ok());
@@ -65,7 +58,7 @@ TEST(BatchLayoutTest, CheckMatchesNamesTheDifference) {
   other[1].set_name("labels");
   absl::Status s = layout->CheckMatches(other);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("labels"), std::string::npos) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("labels")) << s;
   other = Specs(8);
   other.RemoveLast();
   EXPECT_FALSE(layout->CheckMatches(other).ok());

@@ -6,10 +6,15 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 std::unique_ptr<BatchQueue> MakeQueue(int slots, int* live) {
   auto queue = BatchQueue::Create(
@@ -120,8 +125,8 @@ TEST(BatchQueueTest, AllocationFailureIsReported) {
         return std::malloc(64);
       },
       [](void* p) { std::free(p); });
-  EXPECT_EQ(queue.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(queue.status().message().find("2 of 3"), std::string::npos);
+  EXPECT_THAT(queue.status(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                       HasSubstr("2 of 3")));
 }
 
 TEST(BatchQueueTest, GrowsWhenTheReaderHoldsMoreThanItsShare) {

@@ -2,10 +2,15 @@
 // endpoints a name becomes (address, readable name, TLS name), errors.
 #include "client/transport/dns_targets.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 Resolver FixedResolver(std::vector<std::string> addresses) {
   return [addresses](const std::string&, const std::string&)
@@ -41,10 +46,8 @@ TEST(DnsTargetsTest, RejectsNamesWithoutHostOrPort) {
        {"dns:///svc", "dns:///:50051", "dns:///svc:", "dns:///svc:70000",
         "dns:///svc:http", "dns:///[::1]"}) {
     absl::StatusOr<std::optional<DnsName>> name = ParseDnsTarget(target);
-    ASSERT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument)
-        << target;
-    EXPECT_NE(name.status().message().find(target), std::string::npos)
-        << name.status();
+    EXPECT_THAT(
+        name, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(target)));
   }
 }
 
@@ -94,15 +97,13 @@ TEST(DnsTargetsTest, UnresolvableOrEmptyNamesAreUnavailableNamingTheTarget) {
   };
   absl::StatusOr<std::vector<EndpointSpec>> specs =
       ExpandTarget("dns:///nowhere.invalid:1", 0, failing);
-  ASSERT_EQ(specs.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(specs.status().message().find("dns:///nowhere.invalid:1"),
-            std::string::npos)
+  ASSERT_THAT(specs.status(), StatusIs(absl::StatusCode::kUnavailable,
+                                       HasSubstr("dns:///nowhere.invalid:1")))
       << specs.status();
   specs = ExpandTarget("dns:///empty.test:1", 0, FixedResolver({}));
-  ASSERT_EQ(specs.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(specs.status().message().find("dns:///empty.test:1"),
-            std::string::npos);
-  EXPECT_NE(specs.status().message().find("no address"), std::string::npos)
+  ASSERT_THAT(specs.status(), StatusIs(absl::StatusCode::kUnavailable,
+                                       HasSubstr("dns:///empty.test:1")));
+  EXPECT_THAT(std::string(specs.status().message()), HasSubstr("no address"))
       << specs.status();
 }
 
@@ -117,9 +118,8 @@ TEST(DnsTargetsTest, SystemResolverFormatsAddressesForGrpc) {
   // RFC 6761: .invalid never resolves.
   absl::StatusOr<std::vector<std::string>> none =
       resolver("no-such-host.invalid", "1");
-  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(none.status().message().find("no-such-host.invalid"),
-            std::string::npos);
+  EXPECT_THAT(none.status(), StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("no-such-host.invalid")));
 }
 
 }  // namespace

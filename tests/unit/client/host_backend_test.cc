@@ -4,6 +4,7 @@
 
 #include "client/device/backend.h"
 #include "gtest/gtest.h"
+#include "tests/unit/client/tensor_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -11,18 +12,7 @@ namespace {
 constexpr int kBatch = 6;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
-  google::protobuf::RepeatedPtrField<v1::TensorSpec> specs;
-  v1::TensorSpec* image = specs.Add();
-  image->set_name("image");
-  image->set_dtype(v1::DTYPE_UINT8);
-  for (int64_t d : {int64_t{kBatch}, int64_t{2}, int64_t{2}, int64_t{3}}) {
-    image->add_shape(d);
-  }
-  v1::TensorSpec* label = specs.Add();
-  label->set_name("label");
-  label->set_dtype(v1::DTYPE_INT32);
-  label->add_shape(kBatch);
-  return specs;
+  return testing::ImageLabelSpecs(kBatch, 2);
 }
 
 TEST(HostBackendTest, PlaceViewsSlicesAndCacheCopiesSliceZero) {

@@ -1,9 +1,15 @@
 #include "client/options_validation.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 ClientOptions Valid() {
   ClientOptions o;
@@ -13,8 +19,8 @@ ClientOptions Valid() {
 
 void ExpectInvalid(const ClientOptions& o, const std::string& field) {
   absl::Status s = ValidateOptions(o);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
-  EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)))
+      << field << s.message();
 }
 
 TEST(OptionsValidationTest, DefaultsWithOneTargetAreValid) {
@@ -75,19 +81,19 @@ TEST(OptionsValidationTest, DivisibleBatchesPass) {
 
 TEST(OptionsValidationTest, IndivisibleBatchNamesSizesAndNeighbours) {
   absl::Status s = CheckBatchDivisible(100, 3);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("batch size 100"), std::string::npos)
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("batch size 100")))
       << s.message();
-  EXPECT_NE(s.message().find("num_devices 3"), std::string::npos);
-  EXPECT_NE(s.message().find("99 or 102"), std::string::npos);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("num_devices 3"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("99 or 102"));
 }
 
 TEST(OptionsValidationTest, BatchSmallerThanDevicesOffersOnlyTheLargerSize) {
   absl::Status s = CheckBatchDivisible(3, 8);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("nearest valid batch sizes: 8"), std::string::npos)
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("nearest valid batch sizes: 8")))
       << s.message();
-  EXPECT_EQ(s.message().find(" or "), std::string::npos);
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr(" or ")));
 }
 
 }  // namespace

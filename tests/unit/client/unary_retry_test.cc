@@ -5,10 +5,15 @@
 #include <functional>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 using Clock = std::chrono::system_clock;
 
@@ -58,10 +63,11 @@ TEST(UnaryRetryTest, AServerStillDownIsReportedWithTheFirstReason) {
               absl::DeadlineExceededError("Deadline Exceeded")});
   absl::Status s =
       CallWithReconnect(Clock::now() + std::chrono::seconds(5), std::ref(r));
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(s.message().find("Connection refused"), std::string::npos) << s;
-  EXPECT_NE(s.message().find("still unreachable after retrying"),
-            std::string::npos)
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          HasSubstr("Connection refused")))
+      << s;
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("still unreachable after retrying"))
       << s;
 }
 

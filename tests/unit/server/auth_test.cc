@@ -8,11 +8,17 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 absl::Status CheckHeader(const TokenAuthenticator& auth,
                          absl::string_view header) {
@@ -49,7 +55,24 @@ TEST(TokenAuthenticatorTest, ErrorsNeverEchoTheToken) {
       TokenAuthenticator::FromToken("hunter2");
   ASSERT_TRUE(auth.ok());
   absl::Status s = CheckHeader(*auth, "Bearer hunter3");
-  EXPECT_EQ(s.message().find("hunter"), absl::string_view::npos);
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hunter")));
+}
+
+TEST(TokenAuthenticatorTest, NamesTheTokenAndItsFlag) {
+  absl::StatusOr<TokenAuthenticator> data =
+      TokenAuthenticator::FromToken("tok", "data");
+  ASSERT_TRUE(data.ok());
+  EXPECT_THAT(
+      CheckHeader(*data, "Bearer other"),
+      StatusIs(absl::StatusCode::kUnauthenticated, "invalid data token"));
+  EXPECT_THAT(
+      TokenAuthenticator::FromToken("", "data"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "data token is empty"));
+  const std::string dir = testing::MakeTempDir("auth_name");
+  EXPECT_THAT(
+      TokenAuthenticator::FromFile(dir + "/missing", absl::Seconds(1), "data"),
+      StatusIs(absl::StatusCode::kNotFound,
+               HasSubstr("--data_token_file: cannot read")));
 }
 
 TEST(TokenAuthenticatorTest, RejectsEmptyAndNonPrintableTokens) {
@@ -70,8 +93,8 @@ TEST(TokenAuthenticatorTest, ReadsFirstLineOfFile) {
 
   testing::WriteFileOrDie(dir + "/empty", "\n");
   absl::Status empty = TokenAuthenticator::FromFile(dir + "/empty").status();
-  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(empty.message().find(dir + "/empty"), std::string::npos);
+  EXPECT_THAT(empty, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr(dir + "/empty")));
   EXPECT_EQ(TokenAuthenticator::FromFile(dir + "/missing").status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -170,9 +193,9 @@ TEST(TokenAuthenticatorReloadTest, KeepsThePreviousTokenWhenTheFileGoesBad) {
     ++warnings;
   }
   EXPECT_EQ(warnings, 1u) << log;
-  EXPECT_NE(log.find(path), std::string::npos) << log;
-  EXPECT_EQ(log.find("good-token"), std::string::npos) << log;
-  EXPECT_EQ(log.find("recovered-token"), std::string::npos) << log;
+  EXPECT_THAT(log, HasSubstr(path)) << log;
+  EXPECT_THAT(log, Not(HasSubstr("good-token"))) << log;
+  EXPECT_THAT(log, Not(HasSubstr("recovered-token"))) << log;
 }
 
 TEST(TokenAuthenticatorReloadTest, ChecksTheFileAtMostOncePerInterval) {
@@ -203,7 +226,7 @@ TEST(TokenAuthenticatorReloadTest, ParseTokenTakesTheFirstLineOnly) {
   EXPECT_EQ(ParseToken("\nabc").status().code(),
             absl::StatusCode::kInvalidArgument);
   absl::Status bad = ParseToken("sec ret").status();
-  EXPECT_EQ(bad.message().find("sec"), absl::string_view::npos);
+  EXPECT_THAT(std::string(bad.message()), Not(HasSubstr("sec")));
 }
 
 }  // namespace

@@ -2,11 +2,16 @@
 
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 ServerOptions Valid() {
   ServerOptions o;
@@ -19,8 +24,7 @@ ServerOptions Valid() {
 void ExpectInvalid(const ServerOptions& o, absl::StatusCode code,
                    const std::string& needle) {
   absl::Status s = ValidateServerOptions(o);
-  EXPECT_EQ(s.code(), code) << s;
-  EXPECT_NE(s.message().find(needle), absl::string_view::npos) << s;
+  EXPECT_THAT(s, StatusIs(code, HasSubstr(needle)));
 }
 
 TEST(ServerOptionsTest, DefaultsWithDatasetAreValid) {
@@ -92,8 +96,8 @@ TEST(ServerOptionsTest, ParsesModes) {
   EXPECT_EQ(*ParseServingMode("SYNTHETIC"), ServingMode::kSynthetic);
   EXPECT_EQ(*ParseServingMode("MODE_SYNTHETIC"), ServingMode::kSynthetic);
   absl::Status bad = ParseServingMode("fast").status();
-  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.message().find("real, synthetic"), absl::string_view::npos);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument,
+                            HasSubstr("real, synthetic")));
 }
 
 }  // namespace

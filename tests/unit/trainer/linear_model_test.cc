@@ -5,10 +5,15 @@
 #include <random>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve::trainer {
 namespace {
+
+using ::inputserve::testing::StatusIs;
+using ::testing::HasSubstr;
 
 double MeanLoss(const LinearModel& model, const std::vector<float>& features,
                 const std::vector<int32_t>& labels) {
@@ -134,9 +139,10 @@ TEST(LinearModelTest, LabelOutOfRangeIsNamedAndLeavesGradientsAlone) {
   Gradients grads(1, 3);
   absl::Status s =
       AccumulateGradientsCpu(model, features.data(), labels.data(), 2, &grads);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("label 7 of example 1"), std::string::npos) << s;
-  EXPECT_NE(s.message().find("--num_classes"), std::string::npos) << s;
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("label 7 of example 1")))
+      << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--num_classes")) << s;
   EXPECT_EQ(grads.examples, 0);
   EXPECT_EQ(grads.bias[1], 0.0f);
 }

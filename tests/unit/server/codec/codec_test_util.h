@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
+#include "tests/testing/debian_photos.h"
+
 namespace inputserve::testing {
 
 // A smooth, structured test image (gradients and a few soft blobs), the
@@ -56,22 +59,12 @@ inline std::string EncodeRgb(int w, int h, int subsamp = TJSAMP_420,
 }
 
 inline std::string ReadFileOrEmpty(const std::string& path) {
-  std::string out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  std::fclose(f);
-  return out;
+  return ReadWholeFile(path).value_or("");
 }
 
 // Real photographs from python3-sklearn / python3-skimage, if installed.
 inline std::vector<std::string> RealPhotoPaths() {
-  return {"/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg",
-          "/usr/lib/python3/dist-packages/sklearn/datasets/images/flower.jpg",
-          "/usr/lib/python3/dist-packages/skimage/data/rocket.jpg",
-          "/usr/lib/python3/dist-packages/skimage/data/retina.jpg"};
+  return DebianPhotoPaths({"china", "flower", "rocket", "retina"});
 }
 
 inline double MeanAbsDiff(const std::vector<uint8_t>& a,

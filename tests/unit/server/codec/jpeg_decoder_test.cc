@@ -7,11 +7,16 @@
 #include <vector>
 
 #include "codec_test_util.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/codec/image_preprocessor.h"
+#include "tests/testing/debian_photos.h"
+#include "tests/testing/status_matchers.h"
 
 namespace inputserve {
 namespace {
+
+using ::testing::HasSubstr;
 
 using ::inputserve::testing::EncodeJpeg;
 using ::inputserve::testing::EncodeRgb;
@@ -19,6 +24,7 @@ using ::inputserve::testing::MaxAbsDiff;
 using ::inputserve::testing::MeanAbsDiff;
 using ::inputserve::testing::ReadFileOrEmpty;
 using ::inputserve::testing::RealPhotoPaths;
+using ::inputserve::testing::StatusIs;
 using ::inputserve::testing::TestImage;
 
 // Copies rows/columns of `img` (a decoded block at offset img.x, img.y).
@@ -277,8 +283,8 @@ void ExpectErrorThenRecovery(const std::string& bad, const char* what) {
 }
 
 TEST(ImagePreprocessorTest, CorruptJpegsFailAndTheDecoderRecovers) {
-  const std::string skimage_truncated = ReadFileOrEmpty(
-      "/usr/lib/python3/dist-packages/skimage/data/truncated.jpg");
+  const std::string skimage_truncated =
+      ReadFileOrEmpty(testing::DebianPhotoPath("truncated"));
   if (!skimage_truncated.empty()) {
     ExpectErrorThenRecovery(skimage_truncated, "skimage truncated.jpg");
   }
@@ -316,8 +322,8 @@ TEST(ImagePreprocessorTest, HugeDimensionsAreRejectedBeforeDecoding) {
   ImagePreprocessor p(PreprocessOptions{64, true, 8});
   std::vector<uint8_t> out(64 * 64 * 3);
   absl::Status s = p.Process(jpeg, 0, out.data());
-  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
-  EXPECT_NE(s.message().find("20000"), absl::string_view::npos) << s;
+  EXPECT_THAT(s,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("20000")));
   EXPECT_TRUE(absl::IsInvalidArgument(p.ProcessReference(jpeg, 0, out.data())));
 }
 
@@ -337,8 +343,8 @@ TEST(JpegDecoderTest, WindowsNearIntMaxAreRefused) {
     absl::StatusOr<JpegHeader> h = dec.DecodeRegion(
         jpeg, [&](const JpegHeader&) { return Req(w, 2); }, &out);
     EXPECT_TRUE(absl::IsInvalidArgument(h.status())) << h.status();
-    EXPECT_NE(h.status().message().find("outside the 64x48 image"),
-              absl::string_view::npos)
+    EXPECT_THAT(std::string(h.status().message()),
+                HasSubstr("outside the 64x48 image"))
         << h.status();
   }
   // The decoder is still usable afterwards.

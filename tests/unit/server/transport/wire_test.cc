@@ -17,8 +17,9 @@ BatchPtr MakeBatch(size_t batch_size, int image_side) {
   batch->sequence = 7;
   batch->epoch = 2;
   const int64_t b = static_cast<int64_t>(batch_size);
-  batch->tensors = {{"image", DType::kUint8, {b, image_side, image_side, 3}},
-                    {"label", DType::kInt32, {b}}};
+  batch->tensors = {
+      {"image", ElementType::kUint8, {b, image_side, image_side, 3}},
+      {"label", ElementType::kInt32, {b}}};
   size_t bytes = 0;
   for (const TensorLayout& t : batch->tensors) bytes += t.num_bytes();
   auto payload = PayloadBuffer::Allocate(bytes);
