@@ -11,7 +11,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/transport/channel.h"
-#include "client/transport/dataset_probe.h"
 #include "client/transport/mode_watcher.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -46,37 +45,6 @@ bool IsSleep(long syscall) {
 #else
   return syscall == 101 || syscall == 115;  // aarch64 numbering
 #endif
-}
-
-// Names of this process's threads (/proc/self/task/<tid>/comm).
-std::multiset<std::string> ThreadNames() {
-  std::multiset<std::string> names;
-  for (int tid : ThreadIds()) {
-    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/comm");
-    std::string name;
-    std::getline(in, name);
-    names.insert(name);
-  }
-  return names;
-}
-
-// gRPC's callback API starts "nexting" threads that poll for the rest of the
-// process's life and would read the data streams' sockets: probing the
-// targets must not start them.
-TEST(SinglePollerTest, ProbingTargetsStartsNoCallbackThreads) {
-  auto a = testing::FakeInputServer::Start({});
-  auto b = testing::FakeInputServer::Start({});
-  std::vector<std::string> targets = {a->target(), b->target()};
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (const std::string& t : targets) {
-    channels.push_back(
-        MakeChannel(t, grpc::InsecureChannelCredentials(), ChannelSettings()));
-  }
-  absl::StatusOr<ProbeResult> probe =
-      ProbeTargets(targets, channels, absl::Seconds(30));
-  ASSERT_TRUE(probe.ok()) << probe.status();
-  EXPECT_EQ(probe->answered_by, std::vector<bool>({true, true}));
-  EXPECT_EQ(ThreadNames().count("nexting_thread"), 0u);
 }
 
 struct Seen {
