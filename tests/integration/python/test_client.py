@@ -21,6 +21,23 @@ def test_imports_the_installed_package_not_the_build_tree():
     assert "Client" in inputserve.Client.__doc__ or inputserve.Client.__doc__
 
 
+def test_the_prefix_site_directory_finds_the_package_without_pythonpath():
+    # What Debian's python3 does for prefix /usr/local: it reads the .pth
+    # files of <prefix>/lib/python3.X/dist-packages.
+    prefix = os.environ["INPUTSERVE_TEST_PREFIX"]
+    site_dir = os.path.join(prefix, "lib", f"python{sys.version_info.major}."
+                            f"{sys.version_info.minor}", "dist-packages")
+    script = ("import site, sys; sys.path.append('/usr/lib/python3/"
+              f"dist-packages'); site.addsitedir({site_dir!r}); "
+              "import inputserve; print(inputserve.__file__)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-S", "-c", script], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.join(
+        prefix, "lib", "python3", "dist-packages", "inputserve", "__init__.py")
+
+
 def test_arrays_equal_the_cpp_clients_bytes(start_server, tmp_path):
     # Two fresh servers with the same flags serve the same batches in order;
     # one is read by the C++ client, the other by Python.
