@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "dlpack/dlpack.h"
+#include "inputserve/element_type.h"
 #include "python/src/status_error.h"
 
 namespace py = pybind11;
@@ -12,24 +13,8 @@ namespace py = pybind11;
 namespace inputserve::python {
 namespace {
 
-size_t ElementBytes(ElementType dtype) {
-  switch (dtype) {
-    case ElementType::kUint8:
-      return 1;
-    case ElementType::kFloat16:
-    case ElementType::kBfloat16:
-      return 2;
-    case ElementType::kInt32:
-    case ElementType::kFloat32:
-      return 4;
-    case ElementType::kInt64:
-      return 8;
-  }
-  return 1;
-}
-
 DLDataType DlpackDtype(ElementType dtype) {
-  const uint8_t bits = static_cast<uint8_t>(8 * ElementBytes(dtype));
+  const uint8_t bits = static_cast<uint8_t>(8 * ElementSize(dtype));
   switch (dtype) {
     case ElementType::kUint8:
       return {kDLUInt, bits, 1};

@@ -65,6 +65,7 @@
 #include "server/sources/tfrecord.h"
 #include "server/tools/datagen.h"
 #include "server/tools/encoders.h"
+#include "tests/bench/bench_util.h"
 #include "tests/bench/decode/entropy_floor.h"
 #include "tests/bench/e2e/photo_dataset.h"
 #include "tests/testing/server_process.h"
@@ -106,20 +107,6 @@ std::string LoadAverage() {
 
 int Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
-double ProcessCpuSeconds(pid_t pid) {
-  const std::string stat =
-      ReadWholeFile(absl::StrCat("/proc/", pid, "/stat")).value_or("");
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
-  if (f.size() < 13) return 0;
-  double utime = 0, stime = 0;  // Fields 14 and 15 of the file.
-  if (!absl::SimpleAtod(f[11], &utime) || !absl::SimpleAtod(f[12], &stime)) {
-    return 0;
-  }
-  return (utime + stime) / sysconf(_SC_CLK_TCK);
-}
 
 double SelfCpuSeconds() {
   rusage u;
@@ -183,7 +170,7 @@ absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
     INPUTSERVE_RETURN_IF_ERROR(pull());
   }
   const uint64_t bytes0 = client->stats().bytes_received;
-  const double server_cpu0 = ProcessCpuSeconds(server->pid());
+  const double server_cpu0 = ProcessCpuSeconds(server->pid()).value_or(0);
   const double client_cpu0 = SelfCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   const int batches = absl::GetFlag(FLAGS_batches);
@@ -199,7 +186,7 @@ absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
   out.gbit_per_sec =
       (client->stats().bytes_received - bytes0) * 8 / seconds / 1e9;
   out.server_cpu_per_image_ms =
-      (ProcessCpuSeconds(server->pid()) - server_cpu0) / images * 1e3;
+      (ProcessCpuSeconds(server->pid()).value_or(0) - server_cpu0) / images * 1e3;
   out.client_cpu_per_image_ms = (SelfCpuSeconds() - client_cpu0) / images * 1e3;
   client.reset();
   server->StopWithSignal(SIGTERM);
@@ -273,11 +260,6 @@ absl::StatusOr<ServeFigures> MeasurePython(const std::string& spec) {
   return out;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // Remembers the first record a reader had to skip.
 class FirstSkip : public SkipSink {

@@ -45,6 +45,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "inputserve/client.h"
+#include "tests/bench/bench_util.h"
 #include "tests/bench/stream/raw_tcp.h"
 #include "tests/testing/server_process.h"
 
@@ -83,24 +84,6 @@ ThreadUsage ProcessUsage() {
           ru.ru_majflt,         ru.ru_nvcsw,          ru.ru_nivcsw};
 }
 
-// utime + stime of every thread of `pid`, from /proc/<pid>/stat.
-absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // The command name may hold spaces; fields are counted after its ')'.
-  const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read /proc/", pid, "/stat"));
-  }
-  std::vector<std::string> fields =
-      absl::StrSplit(text.substr(paren + 2), ' ', absl::SkipEmpty());
-  // Fields 14 and 15 of stat(5) are the 12th and 13th after the name.
-  if (fields.size() < 13) return absl::DataLossError("short /proc stat line");
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-}
 
 void SetError(PathRun* run, const absl::Status& status) {
   std::snprintf(run->error, sizeof(run->error), "%s",
@@ -259,11 +242,6 @@ Figures FiguresOf(const PathRun& r) {
           r.sender_cpu_seconds / gb};
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // Field-wise medians.
 Figures MedianOf(const std::vector<Figures>& runs) {

@@ -5,7 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/client/tensor_specs.h"
+#include "tests/unit/client/image_label_specs.h"
 #include "tests/testing/status_matchers.h"
 
 namespace inputserve::client_internal {
@@ -17,7 +17,7 @@ using ::testing::HasSubstr;
 constexpr int kBatch = 4;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
-  return testing::ImageLabelSpecs(kBatch, 5);
+  return testing::ImageLabelSpecs(kBatch, 5, 5);
 }
 
 class BatchAssemblerTest : public ::testing::Test {

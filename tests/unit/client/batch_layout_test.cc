@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/client/tensor_specs.h"
+#include "tests/unit/client/image_label_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -10,7 +10,7 @@ namespace {
 using ::testing::HasSubstr;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs(int batch) {
-  return testing::ImageLabelSpecs(batch, 32);
+  return testing::ImageLabelSpecs(batch, 32, 32);
 }
 
 TEST(BatchLayoutTest, OffsetsAndSlices) {

@@ -4,7 +4,7 @@
 
 #include "client/device/backend.h"
 #include "gtest/gtest.h"
-#include "tests/unit/client/tensor_specs.h"
+#include "tests/unit/client/image_label_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -12,7 +12,7 @@ namespace {
 constexpr int kBatch = 6;
 
 google::protobuf::RepeatedPtrField<v1::TensorSpec> Specs() {
-  return testing::ImageLabelSpecs(kBatch, 2);
+  return testing::ImageLabelSpecs(kBatch, 2, 2);
 }
 
 TEST(HostBackendTest, PlaceViewsSlicesAndCacheCopiesSliceZero) {
