@@ -27,10 +27,13 @@ WORKDIR /src
 # deploy files do not invalidate the compile layer.
 COPY CMakeLists.txt ./
 COPY cmake/ cmake/
+COPY common/ common/
 COPY proto/ proto/
 COPY server/ server/
 COPY client/ client/
 COPY trainer_example/ trainer_example/
+# The Python package configures itself off here (no pybind11 in this stage).
+COPY python/ python/
 
 # Parallel compile jobs; raise on a big builder (--build-arg BUILD_JOBS=16).
 ARG BUILD_JOBS=2

@@ -59,6 +59,10 @@ def main():
                           ("common.proto", "input_service.proto",
                            "admin_service.proto")],
                        check=True, cwd=proto_dir)
+        # Regular packages, so an installed `inputserve` (the client) later on
+        # sys.path cannot take the name: a namespace directory would lose.
+        for package in ("inputserve", "inputserve/v1"):
+            open(os.path.join(work, package, "__init__.py"), "a").close()
         sys.path.insert(0, work)
         global c, i, a
         from inputserve.v1 import common_pb2 as c
