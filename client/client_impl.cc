@@ -552,14 +552,17 @@ void ClientImpl::OnModeStatus(int target, const v1::ModeStatus& status,
   // An endpoint added after the cache was built (a new address in DNS,
   // typically a restarted replica) compares against "never seen".
   static const TargetMode kUnseen;
-  const TargetMode& then = static_cast<size_t>(target) < cache_snapshot_.size()
-                               ? cache_snapshot_[target]
-                               : kUnseen;
+  const bool known = static_cast<size_t>(target) < cache_snapshot_.size();
+  const TargetMode& then = known ? cache_snapshot_[target] : kUnseen;
   // A newer generation means the operator flipped back to real. A new watch
   // connection reporting a different generation means the server restarted
-  // (generations start again at 1) and now serves real data.
+  // (generations start again at 1) and now serves real data. Connection 0
+  // is Create()'s probe: the watcher's first connection reaches the same
+  // server, and may report its older status only after the cache is built.
+  const bool first_after_probe =
+      known && then.connection == 0 && connection == 1;
   const bool newer = status.generation() > then.status.generation();
-  const bool restarted = connection != then.connection &&
+  const bool restarted = !first_after_probe && connection != then.connection &&
                          status.generation() != then.status.generation();
   if (newer || restarted) {
     resume_requested_.store(true, std::memory_order_release);
