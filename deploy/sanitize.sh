@@ -34,5 +34,6 @@ cmake --build "$build_dir" -j2 --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:alloc_dealloc_mismatch=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Only the tests of the targets built above (others show up as NOT_BUILT).
-ctest --test-dir "$build_dir" --output-on-failure -j2 -L 'unit|client|integration' \
+# Benchmark smokes are not built here (-LE bench).
+ctest --test-dir "$build_dir" --output-on-failure -j2 -L 'unit|client|integration' -LE bench \
   -E 'NOT_BUILT|install_consumer|demo|trainer'
