@@ -13,7 +13,7 @@ import sys
 LEVELS = {"unit", "integration", "bench", "deploy", "fuzz"}
 AREAS = {"client", "server", "trainer", "demo", "k8s", "prometheus",
          "grafana", "container", "suite", "python",
-         "datasets"}
+         "datasets", "order"}
 
 
 def main():
