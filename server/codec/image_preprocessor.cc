@@ -64,27 +64,57 @@ absl::Status ImagePreprocessor::ProcessReference(absl::string_view jpeg,
       1, out);
 }
 
-absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
-                                              Planner plan, uint8_t* out) {
-  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
+template <typename DecodeFn>
+absl::Status ImagePreprocessor::RegionAndCrop(DecodeFn decode, Planner plan,
+                                              uint8_t* out) {
   CropPlan chosen;
-  absl::StatusOr<JpegHeader> header = decoder_.DecodeRegion(
-      jpeg,
-      [&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
+  absl::StatusOr<JpegHeader> header =
+      decode([&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
         chosen = plan(h.width, h.height);
         RegionRequest req;
         req.window = chosen.window;
         req.scale_denom = ChooseScaleDenom(chosen.window, options_.out_size,
                                            options_.max_scale_denom);
         return req;
-      },
-      &decoded_);
+      });
   if (!header.ok()) return header.status();
   RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,
                static_cast<size_t>(decoded_.width) * 3};
   CropResizeBilinear(view, WindowIn(decoded_, chosen.window), options_.out_size,
                      options_.out_size, chosen.flip, out);
   return absl::OkStatus();
+}
+
+absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
+                                              Planner plan, uint8_t* out) {
+  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
+  using RegionPlan =
+      absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)>;
+  // Parsing stops at the scan header of a JPEG without restart markers.
+  if (options_.restart_crops && ParseRestartIndex(jpeg, &index_).ok()) {
+    return RegionAndCrop(
+        [&](RegionPlan p) {
+          return decoder_.DecodeRegionWithRestarts(jpeg, index_, p, &decoded_);
+        },
+        plan, out);
+  }
+  return RegionAndCrop(
+      [&](RegionPlan p) { return decoder_.DecodeRegion(jpeg, p, &decoded_); },
+      plan, out);
+}
+
+absl::Status ImagePreprocessor::ProcessIndexed(absl::string_view jpeg,
+                                               const RestartIndex& index,
+                                               uint64_t rng_seed,
+                                               uint8_t* out) {
+  using RegionPlan =
+      absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)>;
+  return RegionAndCrop(
+      [&](RegionPlan p) {
+        return decoder_.DecodeRegionWithRestarts(jpeg, index, p, &decoded_);
+      },
+      [&](int w, int h) { return PlanCrop(w, h, options_.augment, rng_seed); },
+      out);
 }
 
 absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,
