@@ -69,7 +69,8 @@ int ChooseRestartInterval(int mcus_per_row, int mcu_w) {
 
 }  // namespace
 
-absl::StatusOr<std::string> RewriteWithRestarts(absl::string_view jpeg) {
+absl::StatusOr<std::string> RewriteWithRestarts(absl::string_view jpeg,
+                                                bool optimize_coding) {
   if (jpeg.empty()) return absl::DataLossError("empty JPEG");
   auto t = std::make_unique<Transcoder>();
   if (!Guarded(t.get(), [&] {
@@ -101,7 +102,7 @@ absl::StatusOr<std::string> RewriteWithRestarts(absl::string_view jpeg) {
         jvirt_barray_ptr* coefs = jpeg_read_coefficients(&t->src);
         jpeg_mem_dest(&t->dst, &t->out, &t->out_size);
         jpeg_copy_critical_parameters(&t->src, &t->dst);
-        t->dst.optimize_coding = TRUE;
+        t->dst.optimize_coding = optimize_coding ? TRUE : FALSE;
         t->dst.restart_interval = static_cast<unsigned int>(interval);
         jpeg_write_coefficients(&t->dst, coefs);
         jpeg_finish_compress(&t->dst);
