@@ -12,11 +12,13 @@
 #define INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "server/codec/augment.h"
+#include "server/codec/jpeg_cache.h"
 #include "server/codec/jpeg_decoder.h"
 #include "server/codec/png_decoder.h"
 
@@ -41,6 +43,8 @@ struct PreprocessOptions {
   bool augment = true;
   int max_scale_denom = 8;    // 1 turns DCT-domain scaling off.
   bool restart_crops = true;  // false: decode restart JPEGs like any other.
+  // Shared by every preprocessor of a dataset; null: no cache.
+  std::shared_ptr<JpegRestartCache> jpeg_cache = nullptr;
 };
 
 class ImagePreprocessor {
@@ -61,6 +65,15 @@ class ImagePreprocessor {
   // DecodeAndCrop: scaled region decode (libjpeg), then crop+resize+flip.
   absl::Status DecodeAndCrop(absl::string_view jpeg, Planner plan,
                              uint8_t* out);
+  // Process() for record `key` of a dataset. With a jpeg_cache, a JPEG
+  // without restart markers is rewritten with them on its first read while
+  // the cache has room (then decoded through the restart path at once,
+  // cheaper than decoding the original), and later reads start from the
+  // cached bytes. Once the cache is full other records take the ordinary
+  // fast path: evicting would make a scan over more records than fit pay
+  // the rewrite on every read.
+  absl::Status ProcessRecord(absl::string_view data, uint64_t key,
+                             uint64_t rng_seed, uint8_t* out);
   // The restart path with a ready index of `jpeg` (ParseRestartIndex).
   absl::Status ProcessIndexed(absl::string_view jpeg, const RestartIndex& index,
                               uint64_t rng_seed, uint8_t* out);
