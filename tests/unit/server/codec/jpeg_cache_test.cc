@@ -96,31 +96,53 @@ TEST(JpegCacheTest, ConcurrentUseStaysWithinCapacity) {
   EXPECT_EQ(l.hits + l.misses, 4 * 5000);
 }
 
+// A preprocessor with a 64 MiB cache, one without, and output buffers.
+struct CachedAndPlain {
+  CountingListener l;
+  std::shared_ptr<JpegRestartCache> cache =
+      std::make_shared<JpegRestartCache>(64 << 20, &l);
+  ImagePreprocessor cached{PreprocessOptions{224, true, 8, true, cache}};
+  ImagePreprocessor plain{PreprocessOptions{}};
+  std::vector<uint8_t> a = std::vector<uint8_t>(224 * 224 * 3);
+  std::vector<uint8_t> b = std::vector<uint8_t>(224 * 224 * 3);
+};
+
 // First read: a miss that fills the cache; later reads hit and give the
 // same output as the restart path on a fresh rewrite.
 TEST(JpegCacheTest, PreprocessorFillsOnFirstReadAndHitsLater) {
   std::vector<std::string> jpegs = {EncodeRgb(613, 419)};
   const std::string photo = ReadFileOrEmpty(testing::DebianPhotoPath("china"));
   if (!photo.empty()) jpegs.push_back(photo);
-  CountingListener l;
-  PreprocessOptions o;
-  o.jpeg_cache = std::make_shared<JpegRestartCache>(64 << 20, &l);
-  ImagePreprocessor cached(o);
-  ImagePreprocessor plain{PreprocessOptions{}};
-  std::vector<uint8_t> a(224 * 224 * 3), b(a.size());
+  CachedAndPlain t;
   for (uint64_t key = 0; key < jpegs.size(); ++key) {
     const std::string rewritten = *RewriteWithRestarts(jpegs[key], false);
     RestartIndex index;
     ASSERT_TRUE(ParseRestartIndex(rewritten, &index).ok());
     for (uint64_t seed = 0; seed < 3; ++seed) {
-      ASSERT_TRUE(cached.ProcessRecord(jpegs[key], key, seed, a.data()).ok());
-      ASSERT_TRUE(plain.ProcessIndexed(rewritten, index, seed, b.data()).ok());
-      EXPECT_EQ(a, b) << "record " << key << " seed " << seed;
+      ASSERT_TRUE(
+          t.cached.ProcessRecord(jpegs[key], key, seed, t.a.data()).ok());
+      ASSERT_TRUE(
+          t.plain.ProcessIndexed(rewritten, index, seed, t.b.data()).ok());
+      EXPECT_EQ(t.a, t.b) << "record " << key << " seed " << seed;
     }
   }
-  EXPECT_EQ(l.misses, static_cast<int64_t>(jpegs.size()));
-  EXPECT_EQ(l.hits, static_cast<int64_t>(2 * jpegs.size()));
-  EXPECT_GT(o.jpeg_cache->bytes(), 0);
+  EXPECT_EQ(t.l.misses, static_cast<int64_t>(jpegs.size()));
+  EXPECT_EQ(t.l.hits, static_cast<int64_t>(2 * jpegs.size()));
+  EXPECT_GT(t.cache->bytes(), 0);
+}
+
+// JPEGs that already carry restart markers (inputserve-datagen prepare)
+// take the restart path without touching the cache.
+TEST(JpegCacheTest, PreparedJpegsSkipTheCache) {
+  const std::string rw = *RewriteWithRestarts(EncodeRgb(300, 200));
+  RestartIndex index;
+  ASSERT_TRUE(ParseRestartIndex(rw, &index).ok());
+  CachedAndPlain t;
+  ASSERT_TRUE(t.cached.ProcessRecord(rw, 1, 4, t.a.data()).ok());
+  ASSERT_TRUE(t.plain.ProcessIndexed(rw, index, 4, t.b.data()).ok());
+  EXPECT_EQ(t.a, t.b);
+  EXPECT_EQ(t.l.hits + t.l.misses, 0);
+  EXPECT_EQ(t.cache->bytes(), 0);
 }
 
 // A full cache admits nothing more: those records decode as without it.
