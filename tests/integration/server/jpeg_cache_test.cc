@@ -26,9 +26,10 @@ class JpegCacheTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete data_dir_; }
 
-  void StartServer(const std::string& cache_flag) {
+  void StartServer(const std::string& cache_flag,
+                   const std::string& dir = *data_dir_) {
     absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start({"--dataset=imagenet:" + *data_dir_ + "/train-*",
+        ServerProcess::Start({"--dataset=imagenet:" + dir + "/train-*",
                               "--batch_size=10", "--image_size=32",
                               "--admin_listen=", "--prefetch_batches=2",
                               cache_flag});
@@ -96,6 +97,29 @@ TEST_F(JpegCacheTest, ZeroTurnsItOff) {
                           [](double v) { return v == 0; }),
             0);
   EXPECT_EQ(WaitForMetric("inputserve_jpeg_cache_bytes",
+                          [](double v) { return v == 0; }),
+            0);
+}
+
+// A dataset from inputserve-datagen prepare already has restart markers:
+// served through the restart path with the cache left alone.
+TEST_F(JpegCacheTest, PreparedDatasetBypassesTheCache) {
+  const std::string prepared = MakeTempDir("prepared");
+  CommandResult prep =
+      RunCommand({BinPath("inputserve-datagen"), "prepare",
+                  "--in=" + *data_dir_ + "/train-*", "--out=" + prepared});
+  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+  EXPECT_NE(prep.output.find("40 JPEGs rewritten"), std::string::npos)
+      << prep.output;
+  StartServer("--jpeg_cache_bytes=16777216", prepared);
+  ReadBatches(2 * kRecords / 10);
+  EXPECT_GE(WaitForMetric("inputserve_examples_decoded_total",
+                          [](double v) { return v >= 2 * kRecords; }),
+            2 * kRecords);
+  EXPECT_EQ(WaitForMetric("inputserve_decode_errors_total",
+                          [](double v) { return v == 0; }),
+            0);
+  EXPECT_EQ(WaitForMetric("inputserve_jpeg_cache_misses_total",
                           [](double v) { return v == 0; }),
             0);
 }
