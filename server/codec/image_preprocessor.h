@@ -7,7 +7,8 @@
 // covering the crop are cut out and decoded. Both share the geometry, so they
 // agree up to the filtering that DCT scaling adds. PNGs (recognised by their
 // signature) are decoded whole by libpng and take the same crop, resize and
-// flip. Not thread-safe: one per worker thread.
+// flip. Not thread-safe: one per worker thread (the JpegRestartCache they
+// may share is thread-safe).
 #ifndef INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 #define INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 
