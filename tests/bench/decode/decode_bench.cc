@@ -19,6 +19,7 @@
 // rewrite per image and the size it adds.
 //
 //   decode_bench [--seconds=S] [--threads=N] [--out_size=224]
+//                [--only=fast|restart]   (one path, one thread: for perf)
 #include <turbojpeg.h>
 
 #include <atomic>
@@ -45,6 +46,7 @@ struct Flags {
   double seconds = 1.5;
   int threads = 0;  // 0 = hardware concurrency.
   int out_size = 224;
+  std::string only;  // --only=fast|restart: that path alone, for perf.
 };
 
 struct ImageSet {
@@ -221,6 +223,13 @@ bool Run(ImageSet& set, const Flags& f) {
   std::printf("%s: %zu images, %.2f Mpix mean\n", set.name.c_str(),
               set.jpegs.size(), set.mpix);
   if (!AddRewrites(set)) return false;
+  if (!f.only.empty()) {
+    const Rate r =
+        Measure(set, f.only == "restart" ? Path::kRestart : Path::kFast, 1, f);
+    std::printf("  --only=%s: %.3f ms CPU per image\n", f.only.c_str(),
+                1e3 / r.per_cpu);
+    return true;
+  }
   for (int threads : {1, f.threads}) {
     const Rate a = Measure(set, Path::kPlain, threads, f);
     const Rate c = Measure(set, Path::kRegion, threads, f);
@@ -263,9 +272,13 @@ int main(int argc, char** argv) {
       f.threads = std::atoi(a + 10);
     } else if (std::strncmp(a, "--out_size=", 11) == 0) {
       f.out_size = std::atoi(a + 11);
+    } else if (std::strcmp(a, "--only=fast") == 0 ||
+               std::strcmp(a, "--only=restart") == 0) {
+      f.only = a + 7;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--seconds=S] [--threads=N] [--out_size=224]\n",
+                   "usage: %s [--seconds=S] [--threads=N] [--out_size=224] "
+                   "[--only=fast|restart]\n",
                    argv[0]);
       return 2;
     }
