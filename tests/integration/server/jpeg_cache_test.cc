@@ -14,7 +14,7 @@ namespace {
 
 constexpr int kRecords = 40;
 
-class JpegCacheTest : public ::testing::Test {
+class JpegCacheServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     data_dir_ = new std::string(MakeTempDir("jpegcache"));
@@ -67,9 +67,9 @@ class JpegCacheTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<v1::InputService::Stub> stub_;
 };
-std::string* JpegCacheTest::data_dir_ = nullptr;
+std::string* JpegCacheServerTest::data_dir_ = nullptr;
 
-TEST_F(JpegCacheTest, FirstEpochFillsLaterEpochsHit) {
+TEST_F(JpegCacheServerTest, FirstEpochFillsLaterEpochsHit) {
   StartServer("--jpeg_cache_bytes=16777216");
   ReadBatches(3 * kRecords / 10);  // Three epochs.
   EXPECT_GE(WaitForMetric("inputserve_jpeg_cache_hits_total",
@@ -87,7 +87,7 @@ TEST_F(JpegCacheTest, FirstEpochFillsLaterEpochsHit) {
             0);
 }
 
-TEST_F(JpegCacheTest, ZeroTurnsItOff) {
+TEST_F(JpegCacheServerTest, ZeroTurnsItOff) {
   StartServer("--jpeg_cache_bytes=0");
   ReadBatches(2 * kRecords / 10);
   EXPECT_GE(WaitForMetric("inputserve_examples_decoded_total",
@@ -103,7 +103,7 @@ TEST_F(JpegCacheTest, ZeroTurnsItOff) {
 
 // A dataset from inputserve-datagen prepare already has restart markers:
 // served through the restart path with the cache left alone.
-TEST_F(JpegCacheTest, PreparedDatasetBypassesTheCache) {
+TEST_F(JpegCacheServerTest, PreparedDatasetBypassesTheCache) {
   const std::string prepared = MakeTempDir("prepared");
   CommandResult prep =
       RunCommand({BinPath("inputserve-datagen"), "prepare",
