@@ -77,6 +77,11 @@ ABSL_FLAG(bool, augment, true,
           "evaluation preprocessing.");
 ABSL_FLAG(int64_t, chunk_bytes, 1 << 20,
           "Largest payload slice per BatchChunk message (4096..1 GiB).");
+ABSL_FLAG(int64_t, jpeg_cache_bytes, int64_t{1} << 30,
+          "Bytes of memory (0..1 TiB) for JPEGs rewritten with restart "
+          "markers on first read, so later epochs decode only each crop's "
+          "restart intervals; once full, further records decode the "
+          "ordinary way. 0 turns the cache off.");
 ABSL_FLAG(int, max_streams, 64,
           "Concurrent StreamBatches calls; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(std::string, admin_token_file, "",
@@ -148,6 +153,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.shuffle_buffer = absl::GetFlag(FLAGS_shuffle_buffer);
   o.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
   o.max_streams = absl::GetFlag(FLAGS_max_streams);
+  o.jpeg_cache_bytes = absl::GetFlag(FLAGS_jpeg_cache_bytes);
   o.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   o.admin_insecure_no_auth = absl::GetFlag(FLAGS_admin_insecure_no_auth);
   o.data_token_file = absl::GetFlag(FLAGS_data_token_file);

@@ -41,6 +41,32 @@ prometheus::Histogram::BucketBoundaries BuildBuckets() {
 
 }  // namespace
 
+ServerMetrics::JpegCacheCounters::JpegCacheCounters(
+    prometheus::Registry& registry)
+    : hits_(SingleCounter(registry, "inputserve_jpeg_cache_hits_total",
+                          "Reads of a JPEG found in --jpeg_cache_bytes's "
+                          "cache of restart-marker rewrites.")),
+      misses_(SingleCounter(registry, "inputserve_jpeg_cache_misses_total",
+                            "Reads of a JPEG not in the cache (rewritten "
+                            "and added while it has room).")),
+      evictions_(SingleCounter(registry,
+                               "inputserve_jpeg_cache_evictions_total",
+                               "Entries dropped from the JPEG cache.")),
+      bytes_(SingleGauge(registry, "inputserve_jpeg_cache_bytes",
+                         "Memory held by the JPEG cache.")) {}
+
+void ServerMetrics::JpegCacheCounters::OnLookup(bool hit) {
+  (hit ? hits_ : misses_).Increment();
+}
+
+void ServerMetrics::JpegCacheCounters::OnEvictions(int64_t count) {
+  evictions_.Increment(static_cast<double>(count));
+}
+
+void ServerMetrics::JpegCacheCounters::OnBytesChanged(int64_t delta) {
+  bytes_.Increment(static_cast<double>(delta));
+}
+
 ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       batches_real_(CounterFamily(*registry_, "inputserve_batches_sent_total",
@@ -87,7 +113,8 @@ ServerMetrics::ServerMetrics()
       data_auth_failures_family_(CounterFamily(
           *registry_, "inputserve_data_auth_failures_total",
           "InputService calls refused for a missing or wrong data token "
-          "(--data_token_file), by method.")) {
+          "(--data_token_file), by method.")),
+      jpeg_cache_listener_(*registry_) {
   for (size_t i = 0; i < kSkipReasons.size(); ++i) {
     records_skipped_[i] = &records_skipped_family_.Add(
         {{"reason", std::string(kSkipReasons[i])}});

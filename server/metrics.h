@@ -16,6 +16,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "server/codec/jpeg_cache.h"
 #include "server/mode_controller.h"
 
 namespace inputserve {
@@ -60,6 +61,9 @@ class ServerMetrics {
   // Records a change of mode: the mode gauge and the change counter.
   void OnModeChange(ServingMode mode);
 
+  // Exports a JpegRestartCache's hits, misses, evictions and bytes.
+  JpegCacheListener* jpeg_cache_listener() { return &jpeg_cache_listener_; }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Counter& batches_real_;
@@ -78,6 +82,21 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& stream_errors_family_;
   prometheus::Family<prometheus::Counter>& admin_requests_family_;
   prometheus::Family<prometheus::Counter>& data_auth_failures_family_;
+
+  class JpegCacheCounters final : public JpegCacheListener {
+   public:
+    explicit JpegCacheCounters(prometheus::Registry& registry);
+    void OnLookup(bool hit) override;
+    void OnEvictions(int64_t count) override;
+    void OnBytesChanged(int64_t delta) override;
+
+   private:
+    prometheus::Counter& hits_;
+    prometheus::Counter& misses_;
+    prometheus::Counter& evictions_;
+    prometheus::Gauge& bytes_;
+  };
+  JpegCacheCounters jpeg_cache_listener_;
 };
 
 }  // namespace inputserve

@@ -15,6 +15,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/auth.h"
+#include "server/codec/jpeg_cache.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
@@ -175,8 +176,13 @@ absl::Status Server::Start() {
 }
 
 absl::StatusOr<BatchPtr> Server::InitializePipeline() {
+  DatasetOptions dataset_options = options_.dataset;
+  if (options_.jpeg_cache_bytes > 0) {
+    dataset_options.jpeg_cache = std::make_shared<JpegRestartCache>(
+        options_.jpeg_cache_bytes, metrics_->jpeg_cache_listener());
+  }
   absl::StatusOr<std::unique_ptr<Dataset>> dataset =
-      OpenDataset(options_.dataset);
+      OpenDataset(dataset_options);
   if (!dataset.ok()) {
     return absl::Status(dataset.status().code(),
                         absl::StrCat("--dataset=", options_.dataset.spec, ": ",

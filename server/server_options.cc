@@ -128,6 +128,8 @@ absl::Status ValidateDatasetAndSizes(const ServerOptions& o) {
       CheckRange("shuffle_buffer", o.shuffle_buffer, 0, 10'000'000));
   INPUTSERVE_RETURN_IF_ERROR(
       CheckRange("chunk_bytes", o.chunk_bytes, 4096, int64_t{1} << 30));
+  INPUTSERVE_RETURN_IF_ERROR(
+      CheckRange("jpeg_cache_bytes", o.jpeg_cache_bytes, 0, int64_t{1} << 40));
   return CheckRange("max_streams", o.max_streams, 1, 100000);
 }
 

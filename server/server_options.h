@@ -35,6 +35,8 @@ struct ServerOptions {
   int shuffle_buffer = 0;  // 0 or 1: no shuffling.
   int64_t chunk_bytes = 1 << 20;
   int max_streams = 64;
+  // Bytes of JPEGs rewritten with restart markers kept across epochs; 0: off.
+  int64_t jpeg_cache_bytes = int64_t{1} << 30;
 
   std::string admin_token_file;
   bool admin_insecure_no_auth = false;

@@ -1,5 +1,8 @@
 #include "server/codec/image_preprocessor.h"
 
+#include <string>
+#include <utility>
+
 #include "common/status_macros.h"
 #include "server/codec/png_decoder.h"
 #include "server/codec/resize.h"
@@ -64,27 +67,88 @@ absl::Status ImagePreprocessor::ProcessReference(absl::string_view jpeg,
       1, out);
 }
 
-absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
-                                              Planner plan, uint8_t* out) {
-  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
+template <typename DecodeFn>
+absl::Status ImagePreprocessor::RegionAndCrop(DecodeFn decode, Planner plan,
+                                              uint8_t* out) {
   CropPlan chosen;
-  absl::StatusOr<JpegHeader> header = decoder_.DecodeRegion(
-      jpeg,
-      [&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
+  absl::StatusOr<JpegHeader> header =
+      decode([&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
         chosen = plan(h.width, h.height);
         RegionRequest req;
         req.window = chosen.window;
         req.scale_denom = ChooseScaleDenom(chosen.window, options_.out_size,
                                            options_.max_scale_denom);
         return req;
-      },
-      &decoded_);
+      });
   if (!header.ok()) return header.status();
   RgbView view{decoded_.pixels.data(), decoded_.width, decoded_.height,
                static_cast<size_t>(decoded_.width) * 3};
   CropResizeBilinear(view, WindowIn(decoded_, chosen.window), options_.out_size,
                      options_.out_size, chosen.flip, out);
   return absl::OkStatus();
+}
+
+absl::Status ImagePreprocessor::DecodeAndCrop(absl::string_view jpeg,
+                                              Planner plan, uint8_t* out) {
+  if (LooksLikePng(jpeg)) return DecodePngAndCrop(jpeg, plan, out);
+  using RegionPlan =
+      absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)>;
+  // Parsing stops at the scan header of a JPEG without restart markers.
+  if (options_.restart_crops && ParseRestartIndex(jpeg, &index_).ok()) {
+    return RegionAndCrop(
+        [&](RegionPlan p) {
+          return decoder_.DecodeRegionWithRestarts(jpeg, index_, p, &decoded_);
+        },
+        plan, out);
+  }
+  return RegionAndCrop(
+      [&](RegionPlan p) { return decoder_.DecodeRegion(jpeg, p, &decoded_); },
+      plan, out);
+}
+
+absl::Status ImagePreprocessor::ProcessRecord(absl::string_view data,
+                                              uint64_t key, uint64_t rng_seed,
+                                              uint8_t* out) {
+  JpegRestartCache* cache = options_.jpeg_cache.get();
+  if (cache == nullptr || !options_.restart_crops || LooksLikePng(data)) {
+    return Process(data, rng_seed, out);
+  }
+  // A JPEG already written with restart markers gains nothing from the
+  // cache; for others parsing stops at the scan header.
+  if (ParseRestartIndex(data, &index_).ok()) {
+    return ProcessIndexed(data, index_, rng_seed, out);
+  }
+  if (JpegRestartCache::EntryPtr hit = cache->Lookup(key)) {
+    return ProcessIndexed(hit->jpeg, hit->index, rng_seed, out);
+  }
+  // The rewrite without optimised Huffman tables is ~10% bigger than the
+  // original at most: skip it when that would not fit.
+  const int64_t estimate = static_cast<int64_t>(data.size()) * 11 / 10 + 4096;
+  if (!cache->HasRoomFor(key, estimate)) return Process(data, rng_seed, out);
+  absl::StatusOr<std::string> rewritten =
+      RewriteWithRestarts(data, /*optimize_coding=*/false);
+  if (!rewritten.ok()) return Process(data, rng_seed, out);  // Its own error.
+  auto entry = std::make_shared<JpegRestartCache::Entry>();
+  entry->jpeg = *std::move(rewritten);
+  if (!ParseRestartIndex(entry->jpeg, &entry->index).ok()) {
+    return Process(data, rng_seed, out);
+  }
+  cache->Insert(key, entry);
+  return ProcessIndexed(entry->jpeg, entry->index, rng_seed, out);
+}
+
+absl::Status ImagePreprocessor::ProcessIndexed(absl::string_view jpeg,
+                                               const RestartIndex& index,
+                                               uint64_t rng_seed,
+                                               uint8_t* out) {
+  using RegionPlan =
+      absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)>;
+  return RegionAndCrop(
+      [&](RegionPlan p) {
+        return decoder_.DecodeRegionWithRestarts(jpeg, index, p, &decoded_);
+      },
+      [&](int w, int h) { return PlanCrop(w, h, options_.augment, rng_seed); },
+      out);
 }
 
 absl::Status ImagePreprocessor::DecodeFullAndCrop(absl::string_view jpeg,

@@ -2,19 +2,24 @@
 // (or evaluation) image. The fast path decodes only the crop window, downscaled
 // in the DCT domain as far as the window still has out_size pixels per side,
 // then resizes and flips in one pass; the reference path decodes the whole
-// image at full size first. Both share the geometry, so they agree up to the
-// filtering that DCT scaling adds. PNGs (recognised by their signature) are
-// decoded whole by libpng and take the same crop, resize and flip. Not
-// thread-safe: one per worker thread.
+// image at full size first. A JPEG with restart intervals that fit its MCU
+// rows (RewriteWithRestarts) takes the restart path: only the intervals
+// covering the crop are cut out and decoded. Both share the geometry, so they
+// agree up to the filtering that DCT scaling adds. PNGs (recognised by their
+// signature) are decoded whole by libpng and take the same crop, resize and
+// flip. Not thread-safe: one per worker thread (the JpegRestartCache they
+// may share is thread-safe).
 #ifndef INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 #define INPUTSERVE_SERVER_CODEC_IMAGE_PREPROCESSOR_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "server/codec/augment.h"
+#include "server/codec/jpeg_cache.h"
 #include "server/codec/jpeg_decoder.h"
 #include "server/codec/png_decoder.h"
 
@@ -37,7 +42,10 @@ int ChooseScaleDenom(const CropWindow& window, int min_side, int max_denom);
 struct PreprocessOptions {
   int out_size = 224;
   bool augment = true;
-  int max_scale_denom = 8;  // 1 turns DCT-domain scaling off.
+  int max_scale_denom = 8;    // 1 turns DCT-domain scaling off.
+  bool restart_crops = true;  // false: decode restart JPEGs like any other.
+  // Shared by every preprocessor of a dataset; null: no cache.
+  std::shared_ptr<JpegRestartCache> jpeg_cache = nullptr;
 };
 
 class ImagePreprocessor {
@@ -58,6 +66,18 @@ class ImagePreprocessor {
   // DecodeAndCrop: scaled region decode (libjpeg), then crop+resize+flip.
   absl::Status DecodeAndCrop(absl::string_view jpeg, Planner plan,
                              uint8_t* out);
+  // Process() for record `key` of a dataset. With a jpeg_cache, a JPEG
+  // without restart markers is rewritten with them on its first read while
+  // the cache has room (then decoded through the restart path at once,
+  // cheaper than decoding the original), and later reads start from the
+  // cached bytes. Once the cache is full other records take the ordinary
+  // fast path: evicting would make a scan over more records than fit pay
+  // the rewrite on every read.
+  absl::Status ProcessRecord(absl::string_view data, uint64_t key,
+                             uint64_t rng_seed, uint8_t* out);
+  // The restart path with a ready index of `jpeg` (ParseRestartIndex).
+  absl::Status ProcessIndexed(absl::string_view jpeg, const RestartIndex& index,
+                              uint64_t rng_seed, uint8_t* out);
   // DecodeFullAndCrop: whole image decoded at 1/full_scale_denom with
   // TurboJPEG (1 = the plain baseline), then crop+resize+flip.
   absl::Status DecodeFullAndCrop(absl::string_view jpeg, Planner plan,
@@ -74,8 +94,15 @@ class ImagePreprocessor {
   absl::Status CropDecoded(const CropPlan& chosen, int full_width,
                            int full_height, uint8_t* out);
 
+  // Decodes through `decode` (a JpegDecoder region method bound to the
+  // bytes) the window `plan` picks, at the coarsest adequate scale, then
+  // crop+resize+flip.
+  template <typename DecodeFn>
+  absl::Status RegionAndCrop(DecodeFn decode, Planner plan, uint8_t* out);
+
   const PreprocessOptions options_;
   JpegDecoder decoder_;
+  RestartIndex index_;  // Scratch for DecodeAndCrop.
   PngDecoder png_;
   DecodedImage decoded_;
 };

@@ -15,13 +15,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/codec/libjpeg_errors.h"
 
 namespace inputserve {
 namespace {
 
-// Progressive files can hold thousands of tiny scans, each costing a pass
-// over the coefficients: cap them (TurboJPEG 3 caps at 500 by default too).
-constexpr int kMaxScans = 500;
 constexpr int kRowsPerRead = 16;
 
 // Adobe-style (inverted) CMYK, as libjpeg-turbo writes and most CMYK JPEGs
@@ -46,54 +44,18 @@ absl::Status CheckScale(int scale_denom) {
 
 }  // namespace
 
-// libjpeg reports errors through error_exit, which must not return: jump back
-// to DecodeRegion with the message instead of letting libjpeg exit().
-struct JpegDecoder::LibjpegState {
+// A decompressor whose errors jump back to the caller (LibjpegErrors).
+struct JpegDecoder::LibjpegState : LibjpegErrors {
   jpeg_decompress_struct cinfo;
   jpeg_error_mgr err;
-  jpeg_progress_mgr progress;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-
-  static LibjpegState* From(j_common_ptr c) {
-    return static_cast<LibjpegState*>(c->client_data);
-  }
-  [[noreturn]] static void Fail(j_common_ptr c) {
-    LibjpegState* s = From(c);
-    (*c->err->format_message)(c, s->message);
-    std::longjmp(s->jump, 1);
-  }
-  static void ErrorExit(j_common_ptr c) { Fail(c); }
-  // Silence: libjpeg would print to stderr. Warnings are tolerated except a
-  // premature end of data, which means the image is cut short.
-  static void OutputMessage(j_common_ptr) {}
-  static void EmitMessage(j_common_ptr c, int level) {
-    if (level < 0) {
-      if (c->err->msg_code == JWRN_JPEG_EOF) Fail(c);
-      c->err->num_warnings++;
-    }
-  }
-  static void Progress(j_common_ptr c) {
-    auto* d = reinterpret_cast<j_decompress_ptr>(c);
-    if (d->input_scan_number > kMaxScans) {
-      LibjpegState* s = From(c);
-      std::snprintf(s->message, sizeof(s->message),
-                    "more than %d progressive scans", kMaxScans);
-      std::longjmp(s->jump, 1);
-    }
-  }
 
   LibjpegState() {
     std::memset(&cinfo, 0, sizeof(cinfo));
-    cinfo.err = jpeg_std_error(&err);
-    err.error_exit = &ErrorExit;
-    err.output_message = &OutputMessage;
-    err.emit_message = &EmitMessage;
+    Arm(&err);
+    cinfo.err = &err;
     jpeg_create_decompress(&cinfo);
-    cinfo.client_data = this;
-    progress.progress_monitor = &Progress;
+    cinfo.client_data = static_cast<LibjpegErrors*>(this);
     cinfo.progress = &progress;
-    message[0] = '\0';
   }
   ~LibjpegState() { jpeg_destroy_decompress(&cinfo); }
 };
@@ -187,16 +149,6 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeFull(absl::string_view jpeg,
 }
 
 namespace {
-
-// Runs `f`, which calls libjpeg, with st->jump armed. On a libjpeg error the
-// longjmp lands here and `f`'s frame is abandoned, so callers pass lambdas
-// that hold only trivially destructible locals; C++ objects live outside.
-template <typename State, typename F>
-bool Guarded(State* st, F&& f) {
-  if (setjmp(st->jump) != 0) return false;
-  f();
-  return true;
-}
 
 JpegHeader HeaderOf(const jpeg_decompress_struct& cinfo) {
   JpegHeader header;
@@ -333,6 +285,42 @@ absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegion(
     out->pixels.resize(pixels * 3);
     CmykToRgb(cmyk_.data(), pixels, out->pixels.data());
   }
+  return header;
+}
+
+absl::StatusOr<JpegHeader> JpegDecoder::DecodeRegionWithRestarts(
+    absl::string_view jpeg, const RestartIndex& index,
+    absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
+    DecodedImage* out) {
+  JpegHeader header;
+  header.width = index.width;
+  header.height = index.height;
+  header.components = index.components;
+  header.cmyk = index.components == 4;
+  INPUTSERVE_ASSIGN_OR_RETURN(const RegionRequest req,
+                              CheckedPlan(header, plan));
+  const CropWindow& win = req.window;
+  INPUTSERVE_RETURN_IF_ERROR(
+      CutCrop(jpeg, index,
+              McuRectFor(index, win.x, win.y, win.width, win.height), &cut_));
+  // Cuts start on MCU boundaries (multiples of 8 pixels), so every DCT
+  // scale maps them to whole scaled pixels.
+  RegionRequest sub = req;
+  sub.window.x -= cut_.x;
+  sub.window.y -= cut_.y;
+  INPUTSERVE_RETURN_IF_ERROR(
+      DecodeRegion(
+          cut_.bytes,
+          [&](const JpegHeader& h) -> absl::StatusOr<RegionRequest> {
+            if (h.width != cut_.width || h.height != cut_.height) {
+              return absl::InternalError("cut JPEG has the wrong size");
+            }
+            return sub;
+          },
+          out)
+          .status());
+  out->x += cut_.x / req.scale_denom;
+  out->y += cut_.y / req.scale_denom;
   return header;
 }
 

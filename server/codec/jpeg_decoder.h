@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/codec/augment.h"
+#include "server/codec/jpeg_restart.h"
 
 namespace inputserve {
 
@@ -70,6 +71,16 @@ class JpegDecoder {
       absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
       DecodedImage* out);
 
+  // DecodeRegion of a JPEG indexed by ParseRestartIndex: cuts the restart
+  // intervals covering the planned window (CutCrop) and region-decodes only
+  // that small JPEG, so rows above the window and columns beside it cost no
+  // Huffman decoding. `out` is placed in the whole image's coordinates, as
+  // DecodeRegion would place it; the header is the whole image's.
+  absl::StatusOr<JpegHeader> DecodeRegionWithRestarts(
+      absl::string_view jpeg, const RestartIndex& index,
+      absl::FunctionRef<absl::StatusOr<RegionRequest>(const JpegHeader&)> plan,
+      DecodedImage* out);
+
  private:
   struct LibjpegState;
   absl::Status ResetLibjpeg();
@@ -78,6 +89,7 @@ class JpegDecoder {
   std::unique_ptr<LibjpegState> libjpeg_;
   void* turbo_ = nullptr;      // tjhandle
   std::vector<uint8_t> cmyk_;  // Scratch for CMYK before conversion.
+  CutJpeg cut_;                // Scratch for DecodeRegionWithRestarts.
 };
 
 // Checks a header against the size limits; INVALID_ARGUMENT naming the size.

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/codec/jpeg_cache.h"
 
 namespace inputserve {
 
@@ -87,6 +88,9 @@ struct DatasetOptions {
   // are read in sorted order: with no shuffle buffer either, the output is the
   // dataset in file order.
   bool shuffle_files = true;
+  // Encoded-image formats: rewritten JPEGs by record index, shared by every
+  // decoder of the dataset; null: none.
+  std::shared_ptr<JpegRestartCache> jpeg_cache = nullptr;
 };
 
 class Dataset {

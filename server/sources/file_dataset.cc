@@ -52,7 +52,8 @@ absl::StatusOr<RawExample> ShardedFileReader::Next() {
 absl::Status EncodedImageDecoder::Decode(const RawExample& example,
                                          uint64_t rng_seed, uint8_t* image,
                                          int32_t* label) {
-  if (absl::Status s = preprocessor_.Process(example.data, rng_seed, image);
+  if (absl::Status s = preprocessor_.ProcessRecord(example.data, example.index,
+                                                   rng_seed, image);
       !s.ok()) {
     return absl::Status(
         s.code(), absl::StrCat("example ", example.index, ": ", s.message()));
@@ -65,6 +66,7 @@ PreprocessOptions ImagePreprocessOptions(const DatasetOptions& options) {
   PreprocessOptions p;
   p.out_size = options.image_size;
   p.augment = options.augment;
+  p.jpeg_cache = options.jpeg_cache;
   return p;
 }
 

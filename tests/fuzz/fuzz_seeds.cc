@@ -14,15 +14,18 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "inputserve/v1/admin_service.pb.h"
 #include "inputserve/v1/input_service.pb.h"
+#include "server/codec/jpeg_restart.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
 #include "server/tools/encoders.h"
 #include "server/transport/wire.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/testing/debian_photos.h"
 
 namespace {
 
@@ -223,6 +226,26 @@ int main(int argc, char** argv) {
   std::string dir = MakeDir(out, "jpeg_fuzz");
   for (size_t i = 0; i < jpegs.size(); ++i) {
     WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), jpegs[i]);
+  }
+
+  // restart_fuzz: the tiny JPEGs and Debian's photos (when installed)
+  // rewritten with restart markers.
+  dir = MakeDir(out, "restart_fuzz");
+  std::vector<std::string> sources = jpegs;
+  for (const std::string& path :
+       inputserve::testing::DebianPhotoPaths({"china", "flower", "rocket"})) {
+    absl::StatusOr<std::string> photo = inputserve::ReadWholeFile(path);
+    if (photo.ok()) sources.push_back(*std::move(photo));
+  }
+  for (size_t i = 0; i < sources.size(); ++i) {
+    absl::StatusOr<std::string> rewritten =
+        inputserve::RewriteWithRestarts(sources[i]);
+    if (!rewritten.ok()) {
+      std::fprintf(stderr, "rewrite of seed %zu failed: %s\n", i,
+                   std::string(rewritten.status().message()).c_str());
+      std::abort();
+    }
+    WriteFileOrAbort(absl::StrCat(dir, "/seed-", i), *rewritten);
   }
 
   std::vector<std::string> examples;

@@ -19,7 +19,8 @@ JOBS="${JOBS:-2}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(cifar10_fuzz tfrecord_fuzz example_fuzz jpeg_fuzz tar_fuzz png_fuzz
-           dataset_spec_fuzz server_options_fuzz request_fuzz chunk_fuzz)
+           dataset_spec_fuzz server_options_fuzz request_fuzz chunk_fuzz
+           restart_fuzz)
 fi
 
 if [ "${BUILD:-1}" != 0 ]; then

@@ -1,15 +1,18 @@
 // The entropy-decoding floor of the ImageNet training preprocessing: for the
 // crop the server would take from an image (PlanCrop, same seed), only the
-// Huffman decoding that no libjpeg-based decoder can skip, i.e. every MCU row
-// from the top of the image down to the crop's bottom edge (rows above the
-// crop must still be entropy-decoded to find where the next ones start;
-// rows below are never touched). Skipped with jpeg_skip_scanlines at DCT
-// scale 1/8: no IDCT, no upsampling, no colour conversion, no resize.
+// Huffman decoding that a libjpeg-based decoder cannot skip. Without restart
+// markers (Run) that is every MCU row from the top of the image down to the
+// crop's bottom edge: rows above the crop must still be entropy-decoded to
+// find where the next ones start; rows below are never touched. With restart
+// markers (RunRestart) it is only the intervals covering the crop, cut out
+// in the compressed domain (CutCrop). Skipped with jpeg_skip_scanlines at
+// DCT scale 1/8, stopping one row short of the bottom and reading that row
+// (libjpeg-turbo returns at once from a skip that reaches the last row, so a
+// skip to the bottom would count nothing): no IDCT, upsampling, colour
+// conversion or resize except on that one row.
 //
-// The server's fast path can approach this floor but never pass it, so it
-// bounds what any further work on decoding could give with the system's
-// libjpeg-turbo. Used by decode_bench and e2e_bench. Not thread-safe (one
-// EntropyFloor per thread).
+// A decode path can approach its floor but never pass it. Used by
+// decode_bench and e2e_bench. Not thread-safe (one EntropyFloor per thread).
 #ifndef INPUTSERVE_TESTS_BENCH_DECODE_ENTROPY_FLOOR_H_
 #define INPUTSERVE_TESTS_BENCH_DECODE_ENTROPY_FLOOR_H_
 
@@ -17,6 +20,10 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+#include "server/codec/jpeg_restart.h"
 
 namespace inputserve::bench {
 
@@ -31,10 +38,20 @@ class EntropyFloor {
   // the benchmark's own, known to decode: a corrupt one makes libjpeg print
   // its error and exit.
   void Run(const std::string& jpeg, uint64_t seed);
+  // The same for the restart path: `jpeg` has restart markers and `index`
+  // is its ParseRestartIndex; entropy-decodes only the cut of the crop.
+  void RunRestart(const std::string& jpeg, const RestartIndex& index,
+                  uint64_t seed);
 
  private:
   struct State;
+  // Entropy-decodes full-size pixel rows [0, bottom_of(width, height)) of
+  // `jpeg`.
+  void DecodeRowsTo(absl::string_view jpeg,
+                    absl::FunctionRef<int(int, int)> bottom_of);
+
   std::unique_ptr<State> state_;
+  CutJpeg cut_;
 };
 
 // CPU milliseconds per image of EntropyFloor::Run on this thread, cycling

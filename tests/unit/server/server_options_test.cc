@@ -50,6 +50,9 @@ TEST(ServerOptionsTest, NamesTheBadFlagAndTheAllowedRange) {
   o.max_streams = 0;
   ExpectInvalid(o, absl::StatusCode::kInvalidArgument, "--max_streams=0");
   o = Valid();
+  o.jpeg_cache_bytes = -1;
+  ExpectInvalid(o, absl::StatusCode::kInvalidArgument, "--jpeg_cache_bytes=-1");
+  o = Valid();
   o.prefetch_batches = 0;
   ExpectInvalid(o, absl::StatusCode::kInvalidArgument, "--prefetch_batches");
 }
