@@ -18,6 +18,8 @@
 
 namespace inputserve {
 
+class DecodedCache;
+
 // Shape of one decoded example: an HWC uint8 image and an int32 label.
 struct ExampleShape {
   int height = 0;
@@ -87,6 +89,8 @@ struct DatasetOptions {
   // are read in sorted order: with no shuffle buffer either, the output is the
   // dataset in file order.
   bool shuffle_files = true;
+  // Shared by every decoder of encoded images when set (--decoded_cache).
+  std::shared_ptr<DecodedCache> decoded_cache;
 };
 
 class Dataset {
