@@ -172,7 +172,8 @@ bool DecodedCache::Insert(uint64_t index, const DecodedEntry& entry) {
     if (entries_.contains(index)) return false;
     uint8_t* dst = nullptr;
     if (ram_used_ + bytes <= options_.ram_bytes) {
-      ram_blocks_.push_back(std::make_unique<uint8_t[]>(bytes));
+      // Default-initialised: the copy below writes every byte.
+      ram_blocks_.push_back(std::unique_ptr<uint8_t[]>(new uint8_t[bytes]));
       dst = ram_blocks_.back().get();
       ram_used_ += bytes;
     } else {
