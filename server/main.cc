@@ -103,6 +103,23 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS.");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA bundle; when set, clients must present a certificate it "
           "signed (mutual TLS).");
+ABSL_FLAG(std::string, decoded_cache, "",
+          "Keep each image decoded once, its shorter side reduced to "
+          "--image_size x --decoded_cache_margin (never upscaled), and run "
+          "later epochs' random-resized-crop from those pixels instead of "
+          "decoding the JPEG again. \"ram\": in memory, up to "
+          "--decoded_cache_bytes; a directory: also a spill file there "
+          "(mmap, up to --decoded_cache_spill_bytes, deleted on exit) once "
+          "the RAM share is full. Empty (default): off. A full cache keeps "
+          "what it holds; other records take the normal path.");
+ABSL_FLAG(int64_t, decoded_cache_bytes, int64_t{2} << 30,
+          "RAM for --decoded_cache, in bytes of pixels.");
+ABSL_FLAG(int64_t, decoded_cache_spill_bytes, int64_t{32} << 30,
+          "Largest spill file for --decoded_cache=<dir>, in bytes.");
+ABSL_FLAG(double, decoded_cache_margin, 1.25,
+          "--decoded_cache keeps the shorter side at --image_size x this "
+          "(1..8); larger keeps more detail for small crops, costs more "
+          "memory.");
 ABSL_FLAG(std::string, port_file, "",
           "Once listening, write the bound ports here as JSON: "
           "{\"data\": P, \"admin\": P, \"metrics\": P} (0 = disabled).");
@@ -160,6 +177,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   o.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  o.decoded_cache.where = absl::GetFlag(FLAGS_decoded_cache);
+  o.decoded_cache.ram_bytes = absl::GetFlag(FLAGS_decoded_cache_bytes);
+  o.decoded_cache.spill_bytes = absl::GetFlag(FLAGS_decoded_cache_spill_bytes);
+  o.decoded_cache.margin = absl::GetFlag(FLAGS_decoded_cache_margin);
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   INPUTSERVE_RETURN_IF_ERROR(ValidateServerOptions(o));

@@ -114,6 +114,15 @@ ServerMetrics::ServerMetrics()
           *registry_, "inputserve_data_auth_failures_total",
           "InputService calls refused for a missing or wrong data token "
           "(--data_token_file), by method.")),
+      decoded_cache_hits_(
+          SingleCounter(*registry_, "inputserve_decoded_cache_hits_total",
+                        "Examples cropped from --decoded_cache pixels.")),
+      decoded_cache_misses_(SingleCounter(
+          *registry_, "inputserve_decoded_cache_misses_total",
+          "Examples --decoded_cache did not hold (decoded from bytes).")),
+      decoded_cache_bytes_(
+          SingleGauge(*registry_, "inputserve_decoded_cache_bytes",
+                      "Pixel bytes held by --decoded_cache (RAM + spill).")),
       jpeg_cache_listener_(*registry_) {
   for (size_t i = 0; i < kSkipReasons.size(); ++i) {
     records_skipped_[i] = &records_skipped_family_.Add(

@@ -58,6 +58,12 @@ class ServerMetrics {
   prometheus::Counter& admin_requests(absl::string_view rpc,
                                       absl::string_view code);
 
+  // --decoded_cache lookups that found / did not find their record, and the
+  // pixel bytes it holds.
+  prometheus::Counter& decoded_cache_hits() { return decoded_cache_hits_; }
+  prometheus::Counter& decoded_cache_misses() { return decoded_cache_misses_; }
+  prometheus::Gauge& decoded_cache_bytes() { return decoded_cache_bytes_; }
+
   // Records a change of mode: the mode gauge and the change counter.
   void OnModeChange(ServingMode mode);
 
@@ -82,6 +88,9 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& stream_errors_family_;
   prometheus::Family<prometheus::Counter>& admin_requests_family_;
   prometheus::Family<prometheus::Counter>& data_auth_failures_family_;
+  prometheus::Counter& decoded_cache_hits_;
+  prometheus::Counter& decoded_cache_misses_;
+  prometheus::Gauge& decoded_cache_bytes_;
 
   class JpegCacheCounters final : public JpegCacheListener {
    public:

@@ -16,6 +16,7 @@
 #include "prometheus/exposer.h"
 #include "server/auth.h"
 #include "server/codec/jpeg_cache.h"
+#include "server/codec/decoded_cache.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
@@ -181,6 +182,10 @@ absl::StatusOr<BatchPtr> Server::InitializePipeline() {
     dataset_options.jpeg_cache = std::make_shared<JpegRestartCache>(
         options_.jpeg_cache_bytes, metrics_->jpeg_cache_listener());
   }
+  if (options_.decoded_cache.enabled()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(dataset_options.decoded_cache,
+                                NewDecodedCache());
+  }
   absl::StatusOr<std::unique_ptr<Dataset>> dataset =
       OpenDataset(dataset_options);
   if (!dataset.ok()) {
@@ -205,6 +210,22 @@ absl::StatusOr<BatchPtr> Server::InitializePipeline() {
                                      first.status().message()));
   }
   return first;
+}
+
+absl::StatusOr<std::shared_ptr<DecodedCache>> Server::NewDecodedCache() {
+  DecodedCacheOptions options = options_.decoded_cache;
+  ServerMetrics* metrics = metrics_.get();
+  options.on_hit = [metrics] { metrics->decoded_cache_hits().Increment(); };
+  options.on_miss = [metrics] { metrics->decoded_cache_misses().Increment(); };
+  options.on_bytes = [metrics](int64_t bytes) {
+    metrics->decoded_cache_bytes().Set(static_cast<double>(bytes));
+  };
+  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<DecodedCache> cache,
+                              DecodedCache::Create(std::move(options)));
+  LogInfo("decoded cache: ", options_.decoded_cache.where, ", ",
+          options_.decoded_cache.ram_bytes, " bytes of RAM, margin ",
+          options_.decoded_cache.margin);
+  return std::shared_ptr<DecodedCache>(std::move(cache));
 }
 
 void Server::InitializeMode() {

@@ -67,6 +67,8 @@ class Server {
   absl::Status Start();
   // The steps of Start(), in order.
   absl::StatusOr<BatchPtr> InitializePipeline();  // Returns the first batch.
+  // The --decoded_cache, reporting to metrics_.
+  absl::StatusOr<std::shared_ptr<DecodedCache>> NewDecodedCache();
   void InitializeMode();
   absl::Status InitializeAuthenticators();
   void InitializeServices(const BatchWireInfo& wire);

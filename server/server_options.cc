@@ -161,6 +161,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   INPUTSERVE_RETURN_IF_ERROR(ValidateListenersAndTokens(o));
   INPUTSERVE_RETURN_IF_ERROR(ValidateDatasetAndSizes(o));
   INPUTSERVE_RETURN_IF_ERROR(ValidateTls(o.tls));
+  INPUTSERVE_RETURN_IF_ERROR(ValidateDecodedCacheOptions(o.decoded_cache));
   if (o.drain_timeout < absl::ZeroDuration() ||
       o.drain_timeout > absl::Seconds(300)) {
     return absl::InvalidArgumentError(

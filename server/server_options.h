@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/codec/decoded_cache.h"
 #include "server/mode_controller.h"
 #include "server/sources/dataset.h"
 
@@ -45,6 +46,7 @@ struct ServerOptions {
   std::string data_token_file;
   TlsFiles tls;
   std::string port_file;
+  DecodedCacheOptions decoded_cache;  // Off unless decoded_cache.where is set.
   absl::Duration drain_timeout = absl::Seconds(8);
 };
 

@@ -19,6 +19,8 @@
 
 namespace inputserve {
 
+class DecodedCache;
+
 // Shape of one decoded example: an HWC uint8 image and an int32 label.
 struct ExampleShape {
   int height = 0;
@@ -91,6 +93,8 @@ struct DatasetOptions {
   // Encoded-image formats: rewritten JPEGs by record index, shared by every
   // decoder of the dataset; null: none.
   std::shared_ptr<JpegRestartCache> jpeg_cache = nullptr;
+  // Shared by every decoder of encoded images when set (--decoded_cache).
+  std::shared_ptr<DecodedCache> decoded_cache;
 };
 
 class Dataset {

@@ -49,12 +49,21 @@ absl::StatusOr<RawExample> ShardedFileReader::Next() {
   }
 }
 
+EncodedImageDecoder::EncodedImageDecoder(const PreprocessOptions& options,
+                                         std::shared_ptr<DecodedCache> cache)
+    : preprocessor_(options), cache_(std::move(cache)) {
+  if (cache_ != nullptr) cached_.emplace(cache_.get(), &preprocessor_);
+}
+
 absl::Status EncodedImageDecoder::Decode(const RawExample& example,
                                          uint64_t rng_seed, uint8_t* image,
                                          int32_t* label) {
-  if (absl::Status s = preprocessor_.ProcessRecord(example.data, example.index,
-                                                   rng_seed, image);
-      !s.ok()) {
+  absl::Status s =
+      cached_.has_value()
+          ? cached_->Process(example.index, example.data, rng_seed, image)
+          : preprocessor_.ProcessRecord(example.data, example.index, rng_seed,
+                                        image);
+  if (!s.ok()) {
     return absl::Status(
         s.code(), absl::StrCat("example ", example.index, ": ", s.message()));
   }

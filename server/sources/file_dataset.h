@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/codec/decoded_cache.h"
 #include "server/codec/image_preprocessor.h"
 #include "server/sources/dataset.h"
 #include "server/sources/shard_plan.h"
@@ -75,16 +76,19 @@ class ShardedFileReader : public ExampleReader {
 };
 
 // Decodes encoded images (JPEG or PNG) with the ImageNet preprocessing:
-// random-resized-crop + flip for training, center crop for evaluation.
+// random-resized-crop + flip for training, center crop for evaluation. With
+// a DecodedCache, records go through it (keyed by RawExample::index).
 class EncodedImageDecoder final : public ExampleDecoder {
  public:
-  explicit EncodedImageDecoder(const PreprocessOptions& options)
-      : preprocessor_(options) {}
+  explicit EncodedImageDecoder(const PreprocessOptions& options,
+                               std::shared_ptr<DecodedCache> cache = nullptr);
   absl::Status Decode(const RawExample& example, uint64_t rng_seed,
                       uint8_t* image, int32_t* label) override;
 
  private:
   ImagePreprocessor preprocessor_;
+  const std::shared_ptr<DecodedCache> cache_;
+  std::optional<CachedPreprocessor> cached_;
 };
 
 // Preprocessing options and output shape for an encoded-image dataset.

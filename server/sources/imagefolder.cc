@@ -240,8 +240,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImageFolderDataset(
                                                seed);
   };
   const PreprocessOptions preprocess = ImagePreprocessOptions(options);
-  parts.new_decoder = [preprocess] {
-    return std::make_unique<EncodedImageDecoder>(preprocess);
+  parts.new_decoder = [preprocess, cache = options.decoded_cache] {
+    return std::make_unique<EncodedImageDecoder>(preprocess, cache);
   };
   parts.read_record = [index](const ShardPlan&,
                               uint64_t i) -> absl::StatusOr<RawExample> {

@@ -112,8 +112,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
     return std::make_unique<ImagenetReader>(plan, skips);
   };
   const PreprocessOptions preprocess = ImagePreprocessOptions(options);
-  parts.new_decoder = [preprocess] {
-    return std::make_unique<EncodedImageDecoder>(preprocess);
+  parts.new_decoder = [preprocess, cache = options.decoded_cache] {
+    return std::make_unique<EncodedImageDecoder>(preprocess, cache);
   };
   return std::make_unique<FileDataset>(*std::move(plan), std::move(parts));
 }

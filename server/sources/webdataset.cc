@@ -269,8 +269,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenWebDatasetDataset(
     return std::make_unique<WebDatasetReader>(plan, skips, index);
   };
   const PreprocessOptions preprocess = ImagePreprocessOptions(options);
-  parts.new_decoder = [preprocess] {
-    return std::make_unique<EncodedImageDecoder>(preprocess);
+  parts.new_decoder = [preprocess, cache = options.decoded_cache] {
+    return std::make_unique<EncodedImageDecoder>(preprocess, cache);
   };
   parts.read_record = [index](const ShardPlan& plan,
                               uint64_t i) -> absl::StatusOr<RawExample> {

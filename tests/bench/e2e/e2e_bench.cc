@@ -32,21 +32,25 @@
 //          ratio=<x/y> photos=<real|generated>
 //   RESULT python_images_per_sec=<p> dataloader_images_per_sec=<y>
 //          ratio=<p/y> photos=<real|generated>
-// (dataloader figures read n/a when torch is not installed.)
-#include <sys/resource.h>
+//   RESULT epochs=<n> default_images_per_sec=<x> dataloader_images_per_sec=<y>
+//          ratio=<x/y> photos=<set>
+//   RESULT epochs=<n> decoded_cache_later_images_per_sec=<z>
+//          decoded_cache_epoch1_images_per_sec=<w> dataloader_images_per_sec=<y>
+//          ratio=<z/y> photos=<set>
+// (dataloader figures read n/a when torch is not installed.) The epoch lines
+// (--epochs, default 10) come from whole epochs of --records per server
+// (tests/bench/e2e/epoch_comparison.h), next to server CPU per image against
+// the floor of each path: the entropy floor for default flags, the
+// decoded-cache hit and miss floors (decoded_cache_floor.h) for the cache.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -59,7 +63,6 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
-#include "inputserve/client.h"
 #include "server/sources/dataset.h"
 #include "server/sources/example_proto.h"
 #include "server/sources/tfrecord.h"
@@ -67,7 +70,10 @@
 #include "server/tools/encoders.h"
 #include "tests/bench/bench_util.h"
 #include "tests/bench/decode/entropy_floor.h"
+#include "tests/bench/e2e/decoded_cache_floor.h"
+#include "tests/bench/e2e/epoch_comparison.h"
 #include "tests/bench/e2e/photo_dataset.h"
+#include "tests/bench/e2e/runners.h"
 #include "tests/testing/server_process.h"
 
 ABSL_FLAG(std::string, sets, "real,generated",
@@ -90,13 +96,15 @@ ABSL_FLAG(std::string, work_dir, "",
 ABSL_FLAG(std::string, formats, "tfrecord,imagefolder,webdataset",
           "Storage formats to serve the same JPEGs from (tfrecord always "
           "runs: the others are reported as ratios to it)");
+ABSL_FLAG(int, epochs, 10,
+          "Also time this many whole epochs of --records (a multiple of "
+          "--batch_size) per run: default flags, --decoded_cache=ram "
+          "(epoch 1 and epochs >= 2 apart) and the DataLoader; 0 skips");
 ABSL_FLAG(std::string, server_args, "",
           "Extra inputserve-server flags, space-separated");
 
 namespace inputserve::bench {
 namespace {
-
-using testing::ServerProcess;
 
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
@@ -105,161 +113,20 @@ std::string LoadAverage() {
   return absl::StrCat(a, " ", b, " ", c);
 }
 
-int Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
-
-
-double SelfCpuSeconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
-struct ServeFigures {
-  double images_per_sec = 0;
-  double gbit_per_sec = 0;
-  double server_cpu_per_image_ms = 0;
-  double client_cpu_per_image_ms = 0;
-};
-
-// Starts a server on the dataset `spec` (e.g. "imagenet:<glob>").
-absl::StatusOr<std::unique_ptr<ServerProcess>> StartServer(
-    const std::string& spec) {
-  int threads = absl::GetFlag(FLAGS_decode_threads);
-  if (threads <= 0) threads = Cores();
-  std::vector<std::string> args = {
-      absl::StrCat("--dataset=", spec),
-      absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
-      absl::StrCat("--decode_threads=", threads), "--admin_insecure_no_auth"};
+RunConfig ConfigFromFlags() {
+  RunConfig c;
+  c.batch_size = absl::GetFlag(FLAGS_batch_size);
+  c.warmup = absl::GetFlag(FLAGS_warmup);
+  c.batches = absl::GetFlag(FLAGS_batches);
+  c.decode_threads = absl::GetFlag(FLAGS_decode_threads);
+  c.num_workers = absl::GetFlag(FLAGS_num_workers);
+  c.python = absl::GetFlag(FLAGS_python);
   for (absl::string_view extra : absl::StrSplit(
            absl::GetFlag(FLAGS_server_args), ' ', absl::SkipEmpty())) {
-    args.emplace_back(extra);
+    c.server_args.emplace_back(extra);
   }
-  return ServerProcess::Start(args, absl::Seconds(120));
+  return c;
 }
-
-// Starts a server on the dataset `spec`, pulls warm-up + timed batches with
-// the client library and stops the server.
-absl::StatusOr<ServeFigures> MeasureInputserve(const std::string& spec) {
-  const int batch_size = absl::GetFlag(FLAGS_batch_size);
-  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
-                              StartServer(spec));
-
-  ClientOptions options;
-  options.targets = {server->data_target()};
-  options.num_devices = 0;
-  options.device_kind = DeviceKind::kHost;
-  options.consumer_id = "e2e_bench";
-  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<Client> client,
-                              Client::Create(std::move(options)));
-
-  auto pull = [&]() -> absl::Status {
-    INPUTSERVE_ASSIGN_OR_RETURN(const Batch* batch, client->Next());
-    if (batch->global_batch_size != batch_size) {
-      return absl::InternalError(absl::StrCat(
-          "batch of ", batch->global_batch_size, ", want ", batch_size));
-    }
-    const TensorView* image = batch->devices.at(0).Find("image");
-    if (image == nullptr || image->shape.size() != 4 ||
-        image->shape[0] != batch_size || image->data == nullptr) {
-      return absl::InternalError("batch without a [B,H,W,3] image tensor");
-    }
-    return absl::OkStatus();
-  };
-  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
-    INPUTSERVE_RETURN_IF_ERROR(pull());
-  }
-  const uint64_t bytes0 = client->stats().bytes_received;
-  const double server_cpu0 = ProcessCpuSeconds(server->pid()).value_or(0);
-  const double client_cpu0 = SelfCpuSeconds();
-  const auto start = std::chrono::steady_clock::now();
-  const int batches = absl::GetFlag(FLAGS_batches);
-  for (int i = 0; i < batches; ++i) {
-    INPUTSERVE_RETURN_IF_ERROR(pull());
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  const double images = static_cast<double>(batches) * batch_size;
-  ServeFigures out;
-  out.images_per_sec = images / seconds;
-  out.gbit_per_sec =
-      (client->stats().bytes_received - bytes0) * 8 / seconds / 1e9;
-  out.server_cpu_per_image_ms =
-      (ProcessCpuSeconds(server->pid()).value_or(0) - server_cpu0) / images * 1e3;
-  out.client_cpu_per_image_ms = (SelfCpuSeconds() - client_cpu0) / images * 1e3;
-  client.reset();
-  server->StopWithSignal(SIGTERM);
-  return out;
-}
-
-struct PeerFigures {
-  double images_per_sec = -1;  // -1: torch is not installed.
-  double cpu_per_image_ms = 0;
-};
-
-absl::StatusOr<PeerFigures> MeasurePeer(const std::vector<std::string>& files) {
-  int workers = absl::GetFlag(FLAGS_num_workers);
-  if (workers <= 0) workers = Cores();
-  std::vector<std::string> argv = {
-      absl::GetFlag(FLAGS_python),
-      absl::StrCat(INPUTSERVE_SOURCE_DIR,
-                   "/tests/bench/peer/dataloader_peer.py"),
-      absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
-      absl::StrCat("--num_workers=", workers),
-      absl::StrCat("--warmup=", absl::GetFlag(FLAGS_warmup)),
-      absl::StrCat("--batches=", absl::GetFlag(FLAGS_batches))};
-  argv.insert(argv.end(), files.begin(), files.end());
-  const testing::CommandResult r =
-      testing::RunCommand(argv, absl::Seconds(900));
-  PeerFigures out;
-  if (r.exit_code == 77) return out;
-  std::smatch m;
-  static const std::regex kRate(
-      R"(PEER images_per_sec=([0-9.]+) cpu_ms_per_image=([0-9.]+))");
-  if (r.exit_code != 0 || !std::regex_search(r.output, m, kRate)) {
-    return absl::InternalError(absl::StrCat("DataLoader peer failed (exit ",
-                                            r.exit_code, "):\n", r.output));
-  }
-  out.images_per_sec = std::stod(m[1]);
-  out.cpu_per_image_ms = std::stod(m[2]);
-  return out;
-}
-
-// DataLoader(InputServeDataset) from the build tree's Python package
-// against a fresh server; images/s -1 when the package or torch is missing.
-absl::StatusOr<ServeFigures> MeasurePython(const std::string& spec) {
-  INPUTSERVE_ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> server,
-                              StartServer(spec));
-  const testing::CommandResult r = testing::RunCommand(
-      {"/usr/bin/env",
-       absl::StrCat("PYTHONPATH=", INPUTSERVE_BIN_DIR, "/../python"),
-       absl::GetFlag(FLAGS_python),
-       absl::StrCat(INPUTSERVE_SOURCE_DIR,
-                    "/tests/bench/peer/inputserve_torch_peer.py"),
-       absl::StrCat("--target=", server->data_target()),
-       absl::StrCat("--server_pid=", server->pid()),
-       absl::StrCat("--warmup=", absl::GetFlag(FLAGS_warmup)),
-       absl::StrCat("--batches=", absl::GetFlag(FLAGS_batches))},
-      absl::Seconds(900));
-  server->StopWithSignal(SIGTERM);
-  ServeFigures out;
-  out.images_per_sec = -1;
-  if (r.exit_code == 77) return out;
-  std::smatch m;
-  static const std::regex kRate(
-      R"(PYPEER images_per_sec=([0-9.]+) cpu_ms_per_image=([0-9.]+) )"
-      R"(server_cpu_ms_per_image=([0-9.]+))");
-  if (r.exit_code != 0 || !std::regex_search(r.output, m, kRate)) {
-    return absl::InternalError(absl::StrCat("Python peer failed (exit ",
-                                            r.exit_code, "):\n", r.output));
-  }
-  out.images_per_sec = std::stod(m[1]);
-  out.client_cpu_per_image_ms = std::stod(m[2]);
-  out.server_cpu_per_image_ms = std::stod(m[3]);
-  return out;
-}
-
 
 // Remembers the first record a reader had to skip.
 class FirstSkip : public SkipSink {
@@ -406,6 +273,7 @@ absl::StatusOr<SetFiles> BuildSet(const std::string& set,
 }
 
 int Main() {
+  const RunConfig config = ConfigFromFlags();
   std::string work_dir = absl::GetFlag(FLAGS_work_dir);
   if (work_dir.empty()) {
     work_dir = testing::MakeTempDir("inputserve-e2e");
@@ -452,9 +320,12 @@ int Main() {
     std::printf("[%s] entropy floor: %.3f CPU ms/image over %zu images\n",
                 set.c_str(), floor_ms, jpegs->size());
     std::vector<double> ours, theirs, our_cpu, their_cpu, py, py_cpu;
+    const int epochs = absl::GetFlag(FLAGS_epochs);
+    EpochComparison by_epoch(set, absl::GetFlag(FLAGS_records), epochs, config,
+                             !absl::GetFlag(FLAGS_no_peer));
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
       const std::string load_before = LoadAverage();
-      absl::StatusOr<ServeFigures> e2e = MeasureInputserve((*formats)[0].second);
+      absl::StatusOr<ServeFigures> e2e = MeasureInputserve((*formats)[0].second, config);
       if (!e2e.ok()) {
         std::fprintf(stderr, "inputserve run failed: %s\n",
                      std::string(e2e.status().message()).c_str());
@@ -465,7 +336,7 @@ int Main() {
                                   e2e->client_cpu_per_image_ms);
       for (size_t f = 1; f < formats->size(); ++f) {
         absl::StatusOr<ServeFigures> other =
-            MeasureInputserve((*formats)[f].second);
+            MeasureInputserve((*formats)[f].second, config);
         if (!other.ok()) {
           std::fprintf(stderr, "inputserve %s run failed: %s\n",
                        (*formats)[f].first.c_str(),
@@ -488,7 +359,7 @@ int Main() {
                         e2e->client_cpu_per_image_ms);
       std::string py_text = "python n/a";
       if (!absl::GetFlag(FLAGS_no_python)) {
-        absl::StatusOr<ServeFigures> p = MeasurePython((*formats)[0].second);
+        absl::StatusOr<ServeFigures> p = MeasurePython((*formats)[0].second, config);
         if (!p.ok()) {
           std::fprintf(stderr, "%s\n",
                        std::string(p.status().message()).c_str());
@@ -506,7 +377,7 @@ int Main() {
       }
       PeerFigures peer;
       if (!absl::GetFlag(FLAGS_no_peer)) {
-        absl::StatusOr<PeerFigures> p = MeasurePeer(files->files);
+        absl::StatusOr<PeerFigures> p = MeasurePeer(files->files, config);
         if (!p.ok()) {
           std::fprintf(stderr, "%s\n",
                        std::string(p.status().message()).c_str());
@@ -531,6 +402,31 @@ int Main() {
           py_text.c_str(), peer_text.c_str(), load_before.c_str(),
           LoadAverage().c_str());
       std::fflush(stdout);
+      if (epochs > 0) {
+        if (absl::Status s =
+                by_epoch.Run(run, (*formats)[0].second, files->files);
+            !s.ok()) {
+          std::fprintf(stderr, "epoch figures: %s\n",
+                       std::string(s.message()).c_str());
+          return 1;
+        }
+      }
+    }
+    if (epochs > 0) {
+      // The cache-path floors over the first records (every photo of the
+      // set appears among them).
+      const std::vector<std::string> sample(
+          jpegs->begin(), jpegs->begin() + std::min<size_t>(64, jpegs->size()));
+      absl::StatusOr<DecodedCacheFloor> cache_floor =
+          MeasureDecodedCacheFloor(sample, 1.0);
+      if (!cache_floor.ok()) {
+        std::fprintf(stderr, "decoded cache floor: %s\n",
+                     std::string(cache_floor.status().message()).c_str());
+        return 1;
+      }
+      for (std::string& line : by_epoch.Results(floor_ms, *cache_floor)) {
+        results.push_back(std::move(line));
+      }
     }
     const double x = Median(ours);
     for (size_t f = 1; f < formats->size(); ++f) {
