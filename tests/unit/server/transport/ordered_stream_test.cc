@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "inputserve/v1/input_service.grpc.pb.h"
 #include "server/server.h"
 #include "server/tools/datagen.h"
+#include "tests/testing/server_process.h"
 #include "tests/unit/server/sources/source_test_util.h"
 
 namespace inputserve {
@@ -60,6 +62,7 @@ struct ServerFlags {
   int decode_threads = 1;
   uint64_t seed = 11;
   int batch_size = kBatch;
+  bool metrics = false;  // Serve /metrics on a free port.
 };
 
 ServerFlags Threads(int n) {
@@ -91,7 +94,7 @@ class TestServer {
     options.listen = "127.0.0.1:0";
     options.admin_listen = "127.0.0.1:0";
     options.admin_insecure_no_auth = true;
-    options.metrics_listen = "";
+    options.metrics_listen = flags.metrics ? "127.0.0.1:0" : "";
     options.dataset.spec =
         flags.spec.empty() ? "cifar10:" + DataDir() : flags.spec;
     options.dataset.augment = true;  // Seeds matter: crops and flips.
@@ -107,13 +110,21 @@ class TestServer {
     EXPECT_TRUE(server.ok()) << server.status();
     if (!server.ok()) return;
     server_ = *std::move(server);
-    channel_ = grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->ports().data),
-        grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->ports().data),
+                            grpc::InsecureChannelCredentials());
     stub_ = v1::InputService::NewStub(channel_);
   }
 
   bool ok() const { return server_ != nullptr; }
+  Server& server() { return *server_; }
+
+  double Metric(const std::string& sample) {
+    absl::StatusOr<std::string> text =
+        testing::HttpGet(server_->ports().metrics, "/metrics");
+    EXPECT_TRUE(text.ok()) << text.status();
+    return testing::MetricValue(text.value_or(""), sample).value_or(-1);
+  }
   v1::InputService::Stub* stub() { return stub_.get(); }
 
   v1::DatasetInfo Info() {
@@ -125,9 +136,9 @@ class TestServer {
   }
 
   grpc::Status SetMode(v1::Mode mode) {
-    auto admin = v1::AdminService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->ports().admin),
-        grpc::InsecureChannelCredentials()));
+    auto admin = v1::AdminService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->ports().admin),
+                            grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
     v1::SetModeRequest request;
     request.set_mode(mode);
@@ -292,8 +303,8 @@ TEST(OrderedStreamTest, EvaluationEpochCoversEveryExampleOnce) {
         const uint64_t steps = plan->steps_per_epoch();
         std::map<uint64_t, Received> by_step;
         for (uint32_t s = 0; s < 2; ++s) {
-          StreamResult r = ReadAll(*servers[s],
-                                   Request(layout, rank, world, 0, steps, drop));
+          StreamResult r = ReadAll(
+              *servers[s], Request(layout, rank, world, 0, steps, drop));
           ASSERT_TRUE(r.status.ok()) << r.status.error_message();
           for (const Received& b : r.batches) {
             const PlannedBatch p = plan->At(b.header.step());
@@ -304,8 +315,8 @@ TEST(OrderedStreamTest, EvaluationEpochCoversEveryExampleOnce) {
             by_step[b.header.step()] = b;
           }
         }
-        ASSERT_EQ(by_step.size(), steps) << "world " << world << " rank "
-                                         << rank;
+        ASSERT_EQ(by_step.size(), steps)
+            << "world " << world << " rank " << rank;
         for (const auto& [step, b] : by_step) {
           if (drop) {
             EXPECT_EQ(BatchRows(b), kBatch);
@@ -402,8 +413,7 @@ TEST(OrderedStreamTest, BadRequestsGetClearCodesAndArrivalKeepsWorking) {
         << r.status.error_message();
     EXPECT_TRUE(r.batches.empty());
   }
-  StreamResult unbounded =
-      ReadAll(synthetic, Request({0}, 0, 1, 0, 0, true));
+  StreamResult unbounded = ReadAll(synthetic, Request({0}, 0, 1, 0, 0, true));
   EXPECT_EQ(unbounded.status.error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(unbounded.status.error_message().find("no deterministic order"),
@@ -481,6 +491,50 @@ TEST(OrderedStreamTest, SyntheticModeDoesNotConsumeAStep) {
   EXPECT_EQ(b.header.step(), next + 1);
   stream.Cancel();
   stream.Finish();
+}
+
+TEST(OrderedStreamTest, UnreadableRecordEndsTheStreamWithUnavailable) {
+  // A private copy of the data, so a file can vanish under the server.
+  const std::string dir = testing::NewTempDir("order_vanish");
+  for (int f = 1; f <= 5; ++f) {
+    const std::string name = absl::StrCat("/data_batch_", f, ".bin");
+    testing::WriteBytes(dir + name, testing::ReadBytes(DataDir() + name));
+  }
+  ServerFlags flags = Spec("cifar10:" + dir);
+  flags.metrics = true;
+  TestServer server(flags);
+  ASSERT_TRUE(server.ok());
+  for (int f = 1; f <= 5; ++f) {
+    ASSERT_EQ(std::remove(absl::StrCat(dir, "/data_batch_", f, ".bin").c_str()),
+              0);
+  }
+  StreamResult r = ReadAll(server, Request({kExamples}, 0, 1, 0, 3, true));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << r.status.error_message();
+  EXPECT_NE(r.status.error_message().find("cannot read record"),
+            std::string::npos)
+      << r.status.error_message();
+  EXPECT_EQ(
+      server.Metric("inputserve_stream_errors_total{reason=\"read_failed\"}"),
+      1);
+}
+
+TEST(OrderedStreamTest, ShutdownDrainsDeterministicStreams) {
+  ServerFlags flags;
+  flags.metrics = true;
+  TestServer server(flags);
+  ASSERT_TRUE(server.ok());
+  Stream stream(server.stub(), Request({kExamples}, 0, 1, 0, 0, true));
+  Received b;
+  ASSERT_TRUE(stream.Next(&b));
+  EXPECT_EQ(server.Metric("inputserve_deterministic_streams"), 1);
+  EXPECT_GE(server.Metric("inputserve_deterministic_batches_built_total"), 1);
+  std::thread shutdown([&server] { server.server().Shutdown(); });
+  while (stream.Next(&b)) {
+  }
+  const grpc::Status s = stream.Finish();
+  shutdown.join();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
 }  // namespace
