@@ -41,6 +41,9 @@ OrderedBatchProducer::OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
           payload_bytes_, static_cast<size_t>(options_.prefetch_batches) + 2)) {
   builder_ = std::thread([this] {
     Loop();
+    // Idle payload buffers go as soon as the last batch sent returns them,
+    // not when the (retired) producer is finally joined.
+    payloads_.reset();
     exited_.store(true);
   });
 }
