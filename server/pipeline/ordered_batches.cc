@@ -23,7 +23,7 @@ size_t LayoutBytes(const std::vector<TensorLayout>& layouts) {
 OrderedBatchProducer::OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
                                            ServerMetrics* metrics,
                                            OrderedBatchOptions options,
-                                           RankPlan plan, uint32_t shard,
+                                           std::shared_ptr<const RankPlan> plan, uint32_t shard,
                                            uint64_t first_step,
                                            uint64_t end_step)
     : epochs_(epochs),
@@ -74,8 +74,8 @@ void OrderedBatchProducer::Fail(const absl::Status& status) {
 absl::StatusOr<OrderedBatchProducer::Records> OrderedBatchProducer::Read(
     uint64_t step) {
   Records records;
-  records.planned = plan_.At(step);
-  const uint64_t batch_size = plan_.layout().batch_size;
+  records.planned = plan_->At(step);
+  const uint64_t batch_size = plan_->layout().batch_size;
   for (uint64_t index : epochs_->Records(records.planned.epoch,
                                          records.planned.index * batch_size,
                                          records.planned.size)) {
@@ -102,7 +102,7 @@ BatchPtr OrderedBatchProducer::Build(const Records& records,
                                      std::optional<uint64_t> next_step,
                                      absl::StatusOr<Records>* next) {
   const absl::Time start = absl::Now();
-  const size_t capacity = plan_.layout().batch_size;
+  const size_t capacity = plan_->layout().batch_size;
   std::shared_ptr<PayloadBuffer> payload = payloads_->Acquire();
   std::vector<int32_t> labels(capacity);
   std::vector<DecodePool::Item> work;
@@ -163,7 +163,7 @@ void OrderedBatchProducer::Loop() {
       Fail(current.status());
       return;
     }
-    std::optional<uint64_t> next_step = plan_.NextStepOnShard(shard_, step + 1);
+    std::optional<uint64_t> next_step = plan_->NextStepOnShard(shard_, step + 1);
     if (next_step.has_value() && end_step_ != 0 && *next_step >= end_step_) {
       next_step.reset();
     }

@@ -48,7 +48,8 @@ class OrderedBatchProducer {
   // outlive the producer.
   OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
                        ServerMetrics* metrics, OrderedBatchOptions options,
-                       RankPlan plan, uint32_t shard, uint64_t first_step,
+                       std::shared_ptr<const RankPlan> plan, uint32_t shard,
+                       uint64_t first_step,
                        uint64_t end_step);
   ~OrderedBatchProducer();  // Stop().
   OrderedBatchProducer(const OrderedBatchProducer&) = delete;
@@ -88,7 +89,7 @@ class OrderedBatchProducer {
   DecodePool* const pool_;
   ServerMetrics* const metrics_;
   const OrderedBatchOptions options_;
-  const RankPlan plan_;
+  const std::shared_ptr<const RankPlan> plan_;
   const uint32_t shard_;
   const uint64_t first_step_;
   const uint64_t end_step_;

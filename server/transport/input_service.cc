@@ -16,6 +16,10 @@ namespace inputserve {
 namespace {
 
 constexpr size_t kMaxConsumerIdBytes = 256;
+// Batches per epoch over all shards a deterministic stream may plan (the
+// plan keeps 16 bytes per batch of the rank's epoch): ImageNet in batches of
+// one is 1.28 M.
+constexpr uint64_t kMaxPlanBatches = uint64_t{1} << 22;
 
 // Ends a server-streaming call at once with `status`.
 template <typename T>
@@ -34,8 +38,9 @@ grpc::Status Draining() {
 
 // A deterministic stream's plan and position.
 struct InputServiceImpl::OrderedStart {
-  explicit OrderedStart(RankPlan p) : plan(std::move(p)) {}
-  RankPlan plan;
+  explicit OrderedStart(RankPlan p)
+      : plan(std::make_shared<const RankPlan>(std::move(p))) {}
+  std::shared_ptr<const RankPlan> plan;  // Shared with the producer.
   uint32_t shard = 0;
   uint64_t next_step = 0;  // The next real step to send.
   uint64_t end_step = 0;   // 0: none.
@@ -135,7 +140,7 @@ class InputServiceImpl::BatchStreamReactor
   // After a deterministic stream sent real_batch_: its next step, or done.
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::optional<uint64_t> next =
-        ordered_->plan.NextStepOnShard(ordered_->shard, real_batch_->step + 1);
+        ordered_->plan->NextStepOnShard(ordered_->shard, real_batch_->step + 1);
     if (!next.has_value() ||
         (ordered_->end_step != 0 && *next >= ordered_->end_step)) {
       ordered_->done = true;
@@ -149,7 +154,7 @@ class InputServiceImpl::BatchStreamReactor
   std::shared_ptr<const EncodedBatch> SyntheticStandInLocked(
       uint64_t generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto batch = std::make_shared<PipelineBatch>(*service_->cache_->batch());
-    const PlannedBatch planned = ordered_->plan.At(ordered_->next_step);
+    const PlannedBatch planned = ordered_->plan->At(ordered_->next_step);
     batch->deterministic = true;
     batch->step = planned.step;
     batch->batch_index = planned.index;
@@ -413,6 +418,19 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
                      request.shard_examples(static_cast<int>(shard)),
                      "; this shard has ", examples, " examples per epoch"));
   }
+  // The plan holds an entry per batch of the epoch: bound it, whatever
+  // the other shards' sizes claim.
+  uint64_t epoch_batches = 0;
+  for (uint64_t n : request.shard_examples()) {
+    epoch_batches +=
+        ShardBatchesPerEpoch(n, batch_size, request.drop_remainder());
+    if (epoch_batches > kMaxPlanBatches) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "shard_examples make an epoch of more than ", kMaxPlanBatches,
+          " batches of ", batch_size, "; the deterministic order supports "
+          "at most that many"));
+    }
+  }
   ShardLayout layout;
   layout.batch_size = batch_size;
   layout.shard_examples.assign(request.shard_examples().begin(),
@@ -427,7 +445,7 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
   start->shard = shard;
   start->end_step = request.end_step();
   std::optional<uint64_t> first =
-      start->plan.NextStepOnShard(shard, request.start_step());
+      start->plan->NextStepOnShard(shard, request.start_step());
   if (!first.has_value() ||
       (start->end_step != 0 && *first >= start->end_step)) {
     return start;  // No step here: an empty stream.

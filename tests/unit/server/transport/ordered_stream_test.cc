@@ -373,6 +373,14 @@ TEST(OrderedStreamTest, RankWithNoStepOnThisShardGetsAnEmptyStream) {
   StreamResult r = ReadAll(shard1, Request({40, 40}, 0, 2, 0, 0, true));
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_TRUE(r.batches.empty());
+
+  // Another shard's size is the client's claim: a plan that large is
+  // refused, not allocated.
+  StreamResult huge =
+      ReadAll(shard1, Request({uint64_t{1} << 40, 40}, 0, 2, 0, 0, true));
+  EXPECT_EQ(huge.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(huge.status.error_message().find("more than"), std::string::npos)
+      << huge.status.error_message();
 }
 
 TEST(OrderedStreamTest, BadRequestsGetClearCodesAndArrivalKeepsWorking) {
