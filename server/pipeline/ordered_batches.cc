@@ -23,8 +23,8 @@ size_t LayoutBytes(const std::vector<TensorLayout>& layouts) {
 OrderedBatchProducer::OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
                                            ServerMetrics* metrics,
                                            OrderedBatchOptions options,
-                                           std::shared_ptr<const RankPlan> plan, uint32_t shard,
-                                           uint64_t first_step,
+                                           std::shared_ptr<const RankPlan> plan,
+                                           uint32_t shard, uint64_t first_step,
                                            uint64_t end_step)
     : epochs_(epochs),
       pool_(pool),
@@ -163,7 +163,8 @@ void OrderedBatchProducer::Loop() {
       Fail(current.status());
       return;
     }
-    std::optional<uint64_t> next_step = plan_->NextStepOnShard(shard_, step + 1);
+    std::optional<uint64_t> next_step =
+        plan_->NextStepOnShard(shard_, step + 1);
     if (next_step.has_value() && end_step_ != 0 && *next_step >= end_step_) {
       next_step.reset();
     }

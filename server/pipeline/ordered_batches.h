@@ -49,8 +49,7 @@ class OrderedBatchProducer {
   OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
                        ServerMetrics* metrics, OrderedBatchOptions options,
                        std::shared_ptr<const RankPlan> plan, uint32_t shard,
-                       uint64_t first_step,
-                       uint64_t end_step);
+                       uint64_t first_step, uint64_t end_step);
   ~OrderedBatchProducer();  // Stop().
   OrderedBatchProducer(const OrderedBatchProducer&) = delete;
   OrderedBatchProducer& operator=(const OrderedBatchProducer&) = delete;

@@ -425,10 +425,11 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
     epoch_batches +=
         ShardBatchesPerEpoch(n, batch_size, request.drop_remainder());
     if (epoch_batches > kMaxPlanBatches) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "shard_examples make an epoch of more than ", kMaxPlanBatches,
-          " batches of ", batch_size, "; the deterministic order supports "
-          "at most that many"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("shard_examples make an epoch of more than ",
+                       kMaxPlanBatches, " batches of ", batch_size,
+                       "; the deterministic order supports "
+                       "at most that many"));
     }
   }
   ShardLayout layout;
