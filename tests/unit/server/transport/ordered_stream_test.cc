@@ -545,6 +545,41 @@ TEST(OrderedStreamTest, ShutdownDrainsDeterministicStreams) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
+TEST(OrderedStreamTest, BadRecordIsLeftOutOfItsBatchAlikeOnEveryReplica) {
+  const std::string dir = testing::NewTempDir("order_bad");
+  for (int f = 1; f <= 5; ++f) {
+    const std::string name = absl::StrCat("/data_batch_", f, ".bin");
+    std::string bytes = testing::ReadBytes(DataDir() + name);
+    if (f == 2) bytes[3 * 3073] = static_cast<char>(200);  // Label 200.
+    testing::WriteBytes(dir + name, bytes);
+  }
+  TestServer a(Spec("cifar10:" + dir));
+  TestServer b(Spec("cifar10:" + dir));
+  ASSERT_TRUE(a.ok() && b.ok());
+  // The epoch counts every record; the bad one is left out of its batch.
+  const auto request = Request({kExamples}, 0, 1, 0, 13, false);
+  StreamResult ra = ReadAll(a, request);
+  StreamResult rb = ReadAll(b, request);
+  ASSERT_TRUE(ra.status.ok()) << ra.status.error_message();
+  ASSERT_EQ(ra.batches.size(), 13u);
+  ASSERT_EQ(rb.batches.size(), 13u);
+  uint64_t rows = 0;
+  int short_batches = 0;
+  for (size_t i = 0; i < 13; ++i) {
+    rows += BatchRows(ra.batches[i]);
+    const uint64_t full = i < 12 ? kBatch : 4;
+    if (BatchRows(ra.batches[i]) != full) {
+      ++short_batches;
+      EXPECT_EQ(BatchRows(ra.batches[i]), full - 1);
+    }
+    EXPECT_TRUE(ra.batches[i].payload == rb.batches[i].payload) << i;
+    EXPECT_EQ(ra.batches[i].header.tensors(1).shape(0),
+              static_cast<int64_t>(BatchRows(ra.batches[i])));
+  }
+  EXPECT_EQ(rows, kExamples - 1);
+  EXPECT_EQ(short_batches, 1);
+}
+
 // ImageNet-style TFRecords: random access through the offset index, JPEG
 // decode with random-resized-crop seeded per example.
 TEST(OrderedStreamTest, TfrecordBatchesMatchAcrossDecodeThreads) {
