@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -441,6 +442,14 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
                        request.drop_remainder());
   if (!plan.ok()) {
     return absl::FailedPreconditionError(plan.status().message());
+  }
+  // Step numbers past this would wrap around 2^64 within an epoch.
+  const uint64_t max_step =
+      std::numeric_limits<uint64_t>::max() - 2 * plan->steps_per_epoch();
+  if (request.start_step() > max_step) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "start_step ", request.start_step(), " is beyond the last step (",
+        max_step, ")"));
   }
   auto start = std::make_unique<OrderedStart>(*std::move(plan));
   start->shard = shard;

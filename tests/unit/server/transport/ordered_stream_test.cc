@@ -411,6 +411,8 @@ TEST(OrderedStreamTest, BadRequestsGetClearCodesAndArrivalKeepsWorking) {
   // 12 full batches cannot give 13 ranks one each.
   add(Request({kExamples}, 0, 13, 0, 0, true),
       grpc::StatusCode::FAILED_PRECONDITION, "world_size 13");
+  add(Request({kExamples}, 0, 1, ~uint64_t{0}, 0, true),
+      grpc::StatusCode::INVALID_ARGUMENT, "start_step");
   auto ordering = Request({kExamples}, 0, 1, 0, 0, true);
   ordering.set_ordering(static_cast<v1::Ordering>(7));
   add(ordering, grpc::StatusCode::INVALID_ARGUMENT, "ordering");
