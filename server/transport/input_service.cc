@@ -447,9 +447,9 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
   const uint64_t max_step =
       std::numeric_limits<uint64_t>::max() - 2 * plan->steps_per_epoch();
   if (request.start_step() > max_step) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "start_step ", request.start_step(), " is beyond the last step (",
-        max_step, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("start_step ", request.start_step(),
+                     " is beyond the last step (", max_step, ")"));
   }
   auto start = std::make_unique<OrderedStart>(*std::move(plan));
   start->shard = shard;
