@@ -20,7 +20,7 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DINPUTSERVE_WERROR=OFF
 targets=(
   inputserve-server inputserve-admin inputserve-datagen
-  server_core_test server_wire_test inputserve_sources_test
+  server_core_test server_wire_test server_order_test inputserve_sources_test
   inputserve_codec_test client_options_test client_wire_test
   client_plumbing_test client_test client_synthetic_test admin_test
   server_integration_test client_integration_test acceptance_test

@@ -123,6 +123,12 @@ ServerMetrics::ServerMetrics()
       decoded_cache_bytes_(
           SingleGauge(*registry_, "inputserve_decoded_cache_bytes",
                       "Pixel bytes held by --decoded_cache (RAM + spill).")),
+      deterministic_streams_(
+          SingleGauge(*registry_, "inputserve_deterministic_streams",
+                      "StreamBatches calls in deterministic order.")),
+      deterministic_batches_(SingleCounter(
+          *registry_, "inputserve_deterministic_batches_built_total",
+          "Batches built for deterministic-order streams.")),
       jpeg_cache_listener_(*registry_) {
   for (size_t i = 0; i < kSkipReasons.size(); ++i) {
     records_skipped_[i] = &records_skipped_family_.Add(

@@ -63,6 +63,11 @@ class ServerMetrics {
   prometheus::Counter& decoded_cache_hits() { return decoded_cache_hits_; }
   prometheus::Counter& decoded_cache_misses() { return decoded_cache_misses_; }
   prometheus::Gauge& decoded_cache_bytes() { return decoded_cache_bytes_; }
+  // Deterministic-order streams open now, and the batches built for them.
+  prometheus::Gauge& deterministic_streams() { return deterministic_streams_; }
+  prometheus::Counter& deterministic_batches() {
+    return deterministic_batches_;
+  }
 
   // Records a change of mode: the mode gauge and the change counter.
   void OnModeChange(ServingMode mode);
@@ -91,6 +96,9 @@ class ServerMetrics {
   prometheus::Counter& decoded_cache_hits_;
   prometheus::Counter& decoded_cache_misses_;
   prometheus::Gauge& decoded_cache_bytes_;
+
+  prometheus::Gauge& deterministic_streams_;
+  prometheus::Counter& deterministic_batches_;
 
   class JpegCacheCounters final : public JpegCacheListener {
    public:
