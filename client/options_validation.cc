@@ -113,8 +113,9 @@ absl::Status ValidateOrderOptions(const ClientOptions& options) {
       if (!f.is_default) {
         return absl::InvalidArgumentError(absl::StrCat(
             "ClientOptions.", f.name,
-            " applies to the deterministic order only; set ordering to "
-            "kDeterministic or leave it at its default"));
+            " applies to the deterministic order only: set ordering to "
+            "deterministic, or leave ",
+            f.name, " at its default"));
       }
     }
     return absl::OkStatus();
