@@ -104,10 +104,10 @@ absl::StatusOr<int> BatchLayout::CheckMatchesRows(
     return absl::InvalidArgumentError("the batch's tensors have no dim 0");
   }
   const int64_t rows = specs[0].shape(0);
-  if (rows < 1 || rows > batch_size_) {
+  if (rows < 0 || rows > batch_size_) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor '", specs[0].name(), "' has ", rows,
-                     " examples; expected 1 to ", batch_size_));
+                     " examples; expected 0 to ", batch_size_));
   }
   // Compare against the full shapes with this batch's dim 0 put back.
   google::protobuf::RepeatedPtrField<v1::TensorSpec> full = specs;

@@ -47,7 +47,7 @@ class BatchLayout {
   absl::Status CheckMatches(
       const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const;
   // As CheckMatches, but every tensor's dim 0 may be any n in
-  // [1, batch_size] (the same for all tensors): a short batch. Returns n.
+  // [0, batch_size] (the same for all tensors): a short batch. Returns n.
   absl::StatusOr<int> CheckMatchesRows(
       const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const;
 

@@ -60,13 +60,15 @@ class ShardPlan final : public StreamPlan {
           " of shard ", shard_, ", the server sent step ", header.step()));
     }
     const PlannedBatch planned = setup_->plan.At(header.step());
+    // Fewer examples than planned: records that failed to decode are left
+    // out (the same ones on every replica).
     if (header.batch_index() != planned.index ||
-        static_cast<uint32_t>(rows) != planned.size) {
+        static_cast<uint32_t>(rows) > planned.size) {
       return absl::DataLossError(absl::StrCat(
-          "step ", header.step(), " should be batch ", planned.index, " (",
-          planned.size, " examples) of shard ", shard_, "'s epoch ",
-          planned.epoch, ", the server sent batch ", header.batch_index(), " (",
-          rows, " examples)"));
+          "step ", header.step(), " should be batch ", planned.index,
+          " (at most ", planned.size, " examples) of shard ", shard_,
+          "'s epoch ", planned.epoch, ", the server sent batch ",
+          header.batch_index(), " (", rows, " examples)"));
     }
     expected_ = Within(setup_->plan.NextStepOnShard(shard_, header.step() + 1));
     return queue_->AcquireFor(header);
@@ -90,7 +92,9 @@ class ShardPlan final : public StreamPlan {
                                              : absl::ZeroDuration();
   }
 
-  bool allow_short() const override { return !setup_->plan.drop_remainder(); }
+  // A short last batch (drop_remainder off), or one without the records
+  // that failed to decode.
+  bool allow_short() const override { return true; }
 
  private:
   // `step` when it is before the end of the requested epochs.

@@ -43,8 +43,9 @@ struct DeviceBatch {
 // Next() or the Client's destruction, whichever comes first. From
 // Client::NextShared(): valid while the handle lives.
 //
-// A short batch (deterministic order with drop_remainder off: a shard's last
-// batch of an epoch) holds n < global_batch_size examples; its tensors have
+// A short batch (deterministic order: a shard's last batch of an epoch with
+// drop_remainder off, or a batch without the records the server could not
+// decode) holds n < global_batch_size examples; its tensors have
 // shape[0] = n in total, split over the devices as evenly as possible: the
 // first n % D devices get n / D + 1 examples, the others n / D (a device may
 // get none: shape[0] = 0). Each device's slice starts where a full batch's

@@ -108,7 +108,9 @@ struct ClientOptions {
   // this rank uses gets one stream at a time to one live replica; a broken
   // stream moves to another replica of the shard (or the same address after
   // backoff) and asks again from exactly the first step still missing. The
-  // replicas of each shard are those that answered at Create().
+  // replicas of each shard are those that answered at Create() (addresses
+  // a dns name gains later are watched but not streamed from), and
+  // connections_per_target does not apply: one stream per shard.
   // Batch::step is the plan's step, Batch::epoch its epoch.
   Ordering ordering = Ordering::kArrival;
   uint32_t rank = 0;

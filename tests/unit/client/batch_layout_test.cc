@@ -77,7 +77,8 @@ TEST(BatchLayoutTest, ShortBatchRowsAndPayload) {
   EXPECT_EQ(layout->PayloadBytes(5), 5u * (32 * 32 * 3 + 4));
   EXPECT_EQ(layout->PayloadBytes(8), layout->payload_bytes());
   EXPECT_FALSE(layout->CheckMatchesRows(Specs(9)).ok());
-  EXPECT_FALSE(layout->CheckMatchesRows(Specs(0)).ok());
+  EXPECT_FALSE(layout->CheckMatchesRows(Specs(-1)).ok());
+  EXPECT_EQ(*layout->CheckMatchesRows(Specs(0)), 0);  // Nothing decoded.
   auto mixed = Specs(5);
   mixed[1].set_shape(0, 4);  // Labels for another number of examples.
   EXPECT_FALSE(layout->CheckMatchesRows(mixed).ok());

@@ -58,8 +58,11 @@ RankPlan Plan(std::vector<uint64_t> examples, uint32_t rank = 0,
 // Checks that `batch` is step `step` of `plan`: step, epoch, and on every
 // device its share of the planned batch's examples (the first n % D devices
 // one more), with the fake's contents for that shard, epoch and index.
-void ExpectStep(const Batch& batch, const RankPlan& plan, uint64_t step) {
-  const PlannedBatch want = plan.At(step);
+// `size`: the examples sent when fewer than planned.
+void ExpectStep(const Batch& batch, const RankPlan& plan, uint64_t step,
+                int size = -1) {
+  PlannedBatch want = plan.At(step);
+  if (size >= 0) want.size = static_cast<uint32_t>(size);
   ASSERT_EQ(batch.step, step);
   EXPECT_EQ(batch.epoch, want.epoch);
   EXPECT_EQ(batch.mode, BatchMode::kReal);
@@ -208,6 +211,24 @@ TEST(ClientOrderTest, DropRemainderLeavesTheShortBatchOut) {
   ExpectSteps(**client, Plan({21}), 0, 2);
   EXPECT_THAT((*client)->Next().status(),
               StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+TEST(ClientOrderTest, ABatchWithoutAnUndecodableRecordIsOneShorter) {
+  FakeServerOptions shard = Shard(0, 1, 80);
+  shard.short_step = 3;
+  auto fake = FakeInputServer::Start(shard);
+  ASSERT_NE(fake, nullptr);
+  ClientOptions o = Ordered({fake->target()});
+  o.num_devices = 2;
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const RankPlan plan = Plan({80});
+  ExpectSteps(**client, plan, 0, 3);
+  absl::StatusOr<const Batch*> batch = (*client)->Next();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ExpectStep(**batch, plan, 3, kBatch - 1);  // Split 4 + 3.
+  ExpectSteps(**client, plan, 4, 12);
+  EXPECT_EQ((*client)->stats().stream_errors, 0u);
 }
 
 TEST(ClientOrderTest, StartStepAtTheEndIsOutOfRangeAtOnce) {

@@ -139,8 +139,10 @@ class FakeInputServer::Service final : public v1::InputService::Service {
         mode = mode_;
         generation = generation_;
       }
+      PlannedBatch planned = plan->At(*step);
+      if (*step == o.short_step && planned.size > 0) --planned.size;
       std::vector<v1::BatchChunk> chunks =
-          owner_->MakeOrderedChunks(plan->At(*step), mode, generation);
+          owner_->MakeOrderedChunks(planned, mode, generation);
       const bool breaking = o.break_after > 0 && sent == o.break_after;
       if (breaking) chunks.resize(1);
       for (const v1::BatchChunk& chunk : chunks) {

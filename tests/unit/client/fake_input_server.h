@@ -47,6 +47,9 @@ struct FakeServerOptions {
   // Deterministic streams: after this many whole batches, send the first
   // chunk of the next one and end the call with UNAVAILABLE (0 = never).
   int break_after = 0;
+  // Deterministic streams: this step's batch lacks its last example, as if
+  // its record had failed to decode.
+  uint64_t short_step = UINT64_MAX;
 };
 
 class FakeInputServer {
