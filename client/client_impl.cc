@@ -267,6 +267,7 @@ void ClientImpl::Refresh() {
         ExpandTarget(target, static_cast<int>(group), resolver_);
     if (!specs.ok()) continue;  // Keep what we have; retry next round.
     std::vector<std::unique_ptr<Endpoint>> retired;
+    std::vector<Unplaced> added;
     {
       absl::MutexLock lock(&endpoints_mu_);
       if (shutting_down_) return;
@@ -290,12 +291,53 @@ void ClientImpl::Refresh() {
         it = endpoints_.erase(it);
       }
       for (const EndpointSpec& spec : *specs) {
-        if (current.count(spec.address) == 0) AddEndpoint(spec, nullptr);
+        if (current.count(spec.address) != 0) continue;
+        AddEndpoint(spec, nullptr);
+        added.push_back({spec, endpoints_.back()->index()});
       }
+    }
+    if (reader_ != nullptr) {
+      for (const auto& endpoint : retired) {
+        reader_->RemoveReplica(endpoint->index());
+        unplaced_.erase(std::remove_if(unplaced_.begin(), unplaced_.end(),
+                                       [&endpoint](const Unplaced& u) {
+                                         return u.index == endpoint->index();
+                                       }),
+                        unplaced_.end());
+      }
+      unplaced_.insert(unplaced_.end(), added.begin(), added.end());
     }
     // A stream waiting for a free slot ends once Next() frees one (or the
     // client shuts down); meanwhile the other endpoints keep streaming.
     retired.clear();
+  }
+  if (reader_ != nullptr) PlaceReplicas();
+}
+
+void ClientImpl::PlaceReplicas() {
+  for (auto it = unplaced_.begin(); it != unplaced_.end();) {
+    {
+      absl::MutexLock lock(&refresh_mu_);
+      if (stop_refresh_) return;
+    }
+    absl::StatusOr<ProbeResult> probe =
+        ProbeTargets({it->spec.name}, {MakeEndpointChannel(it->spec, false)},
+                     options_.connect_timeout);
+    if (!probe.ok() &&
+        probe.status().code() == absl::StatusCode::kUnavailable) {
+      ++it;  // Not serving yet: ask again on the next refresh.
+      continue;
+    }
+    absl::StatusOr<uint32_t> shard =
+        probe.ok() ? ShardOfReplica(*order_, it->spec.name, probe->infos[0])
+                   : absl::StatusOr<uint32_t>(probe.status());
+    if (shard.ok()) {
+      reader_->AddReplica(*shard, {it->index, it->spec.name,
+                                   MakeEndpointChannel(it->spec, true)});
+    } else {
+      health_->Set(it->index, shard.status().ToString());
+    }
+    it = unplaced_.erase(it);
   }
 }
 
@@ -345,8 +387,8 @@ ClientImpl::~ClientImpl() {
   }
   // Wakes streams waiting for a slot, including those a refresh is retiring.
   if (queue_ != nullptr) queue_->SetAccepting(false);
+  if (refresher_.joinable()) refresher_.join();  // It may add replicas.
   reader_.reset();
-  if (refresher_.joinable()) refresher_.join();
   {
     absl::MutexLock lock(&endpoints_mu_);
     endpoints_.clear();

@@ -115,6 +115,9 @@ class ClientImpl final : public Client {
   // the current endpoints (a brief DNS outage must not stop training).
   void Refresh();
   void RefreshLoop();
+  // Deterministic order: probes the addresses a refresh added and hands
+  // those that can serve a shard to the reader as replicas.
+  void PlaceReplicas();
 
   const ClientOptions options_;
   const absl::Time created_;
@@ -164,6 +167,13 @@ class ClientImpl final : public Client {
   std::vector<std::unique_ptr<Endpoint>> endpoints_
       ABSL_GUARDED_BY(endpoints_mu_);
   std::unique_ptr<OrderedReader> reader_;  // Deterministic order only.
+  // Addresses a refresh added whose shard is not known yet (refresher
+  // thread only).
+  struct Unplaced {
+    EndpointSpec spec;
+    int index = 0;
+  };
+  std::vector<Unplaced> unplaced_;
   bool streams_paused_ ABSL_GUARDED_BY(endpoints_mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(endpoints_mu_) = false;
 

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "client/transport/backoff.h"
 
 namespace inputserve::client_internal {
@@ -17,6 +18,8 @@ bool ServesDeterministic(const v1::DatasetInfo& info) {
   return std::find(info.orderings().begin(), info.orderings().end(),
                    v1::ORDERING_DETERMINISTIC) != info.orderings().end();
 }
+
+}  // namespace
 
 // One used shard's stream: asks the current replica for the shard's steps
 // from the first one missing, checks each batch is the step it expects, and
@@ -28,18 +31,21 @@ class ShardPlan final : public StreamPlan {
             BatchQueue* queue, const ClientOptions& options)
       : setup_(setup),
         shard_(shard),
-        replicas_(std::move(replicas)),
         base_(std::move(base)),
         queue_(queue),
-        backoff_(options.initial_backoff, options.max_backoff) {}
+        backoff_(options.initial_backoff, options.max_backoff),
+        replicas_(std::move(replicas)) {}
 
   bool NextCall(Call* call) override {
     const std::optional<uint64_t> from = FirstMissing();
     if (!from.has_value()) return false;
-    const StreamReplica& replica = replicas_[current_];
-    call->target_index = replica.target_index;
-    call->target = replica.target;
-    call->channel = replica.channel;
+    {
+      absl::MutexLock lock(&mu_);
+      const StreamReplica& replica = replicas_[current_];
+      call->target_index = replica.target_index;
+      call->target = replica.target;
+      call->channel = replica.channel;
+    }
     call->request = base_;
     call->request.set_start_step(*from);
     expected_ = from;
@@ -86,10 +92,37 @@ class ShardPlan final : public StreamPlan {
     }
     // Next replica at once; after a whole round without a batch, back off
     // (one replica: the same address after backoff, e.g. while it restarts).
+    absl::MutexLock lock(&mu_);
     current_ = (current_ + 1) % replicas_.size();
     ++failures_;
     return failures_ % replicas_.size() == 0 ? backoff_.Next()
                                              : absl::ZeroDuration();
+  }
+
+  void AddReplica(StreamReplica replica) {
+    absl::MutexLock lock(&mu_);
+    // A retired last replica was kept only for want of another.
+    if (last_retired_) {
+      replicas_.clear();
+      current_ = 0;
+      last_retired_ = false;
+    }
+    replicas_.push_back(std::move(replica));
+  }
+
+  void RemoveReplica(int target_index) {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < replicas_.size(); ++i) {
+      if (replicas_[i].target_index != target_index) continue;
+      if (replicas_.size() == 1) {
+        last_retired_ = true;  // Kept: a shard needs an address to retry.
+        return;
+      }
+      replicas_.erase(replicas_.begin() + i);
+      if (current_ > i) --current_;
+      current_ %= replicas_.size();
+      return;
+    }
   }
 
   // A short last batch (drop_remainder off), or one without the records
@@ -119,16 +152,17 @@ class ShardPlan final : public StreamPlan {
 
   const OrderSetup* const setup_;
   const uint32_t shard_;
-  const std::vector<StreamReplica> replicas_;
   const v1::StreamBatchesRequest base_;
   BatchQueue* const queue_;
   Backoff backoff_;
-  size_t current_ = 0;                // Replica of the next call.
   size_t failures_ = 0;               // Calls ended early since the last batch.
   std::optional<uint64_t> expected_;  // Step the current call sends next.
+  // Replicas change on the client's DNS refresh thread.
+  absl::Mutex mu_;
+  std::vector<StreamReplica> replicas_ ABSL_GUARDED_BY(mu_);
+  size_t current_ ABSL_GUARDED_BY(mu_) = 0;  // Replica of the next call.
+  bool last_retired_ ABSL_GUARDED_BY(mu_) = false;
 };
-
-}  // namespace
 
 absl::StatusOr<OrderSetup> PlanOrder(const ClientOptions& options,
                                      const std::vector<std::string>& names,
@@ -218,8 +252,41 @@ absl::StatusOr<OrderSetup> PlanOrder(const ClientOptions& options,
     return absl::InvalidArgumentError(absl::StrCat(
         "ClientOptions.num_epochs ", options.num_epochs, " is too large"));
   }
+  std::vector<uint64_t> fingerprints(num_shards);
+  for (uint32_t s = 0; s < num_shards; ++s) {
+    fingerprints[s] = probe.infos[replicas[s].front()].order_fingerprint();
+  }
   return OrderSetup{*std::move(plan), std::move(replicas),
-                    options.num_epochs * per_epoch};
+                    std::move(fingerprints), options.num_epochs * per_epoch};
+}
+
+absl::StatusOr<uint32_t> ShardOfReplica(const OrderSetup& setup,
+                                        const std::string& target,
+                                        const v1::DatasetInfo& info) {
+  const ShardLayout& layout = setup.plan.layout();
+  const uint32_t s = info.shard_index();
+  const uint32_t shards = std::max<uint32_t>(1, info.num_shards());
+  std::string differs;
+  if (!ServesDeterministic(info)) {
+    differs = "it does not serve the deterministic order";
+  } else if (shards != layout.shard_examples.size() || s >= shards) {
+    differs = absl::StrCat("it serves shard ", s, " of ", shards,
+                           ", not one of ", layout.shard_examples.size());
+  } else if (info.batch_size() != layout.batch_size ||
+             info.examples_per_epoch() != layout.shard_examples[s] ||
+             info.order_fingerprint() != setup.fingerprints[s]) {
+    differs =
+        absl::StrCat("its batch size ", info.batch_size(),
+                     ", examples per epoch ", info.examples_per_epoch(),
+                     " or order fingerprint ", info.order_fingerprint(),
+                     " differ from shard ", s, "'s ", layout.batch_size, ", ",
+                     layout.shard_examples[s], ", ", setup.fingerprints[s]);
+  }
+  if (!differs.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(target, " is not used as a replica: ", differs));
+  }
+  return s;
 }
 
 int OrderedWindow(const OrderSetup& setup, int prefetch_batches) {
@@ -247,12 +314,25 @@ OrderedReader::OrderedReader(const OrderSetup* setup,
   for (uint64_t n : setup->plan.layout().shard_examples) {
     base.add_shard_examples(n);
   }
+  plans_.assign(replicas.size(), nullptr);
   for (uint32_t s = 0; s < replicas.size(); ++s) {
     if (replicas[s].empty() || !setup->plan.UsesShard(s)) continue;
-    streams_.push_back(std::make_unique<BatchStream>(
-        std::make_unique<ShardPlan>(setup, s, std::move(replicas[s]), base,
-                                    shared.queue, options),
-        shared));
+    auto plan = std::make_unique<ShardPlan>(setup, s, std::move(replicas[s]),
+                                            base, shared.queue, options);
+    plans_[s] = plan.get();
+    streams_.push_back(std::make_unique<BatchStream>(std::move(plan), shared));
+  }
+}
+
+void OrderedReader::AddReplica(uint32_t shard, StreamReplica replica) {
+  if (shard < plans_.size() && plans_[shard] != nullptr) {
+    plans_[shard]->AddReplica(std::move(replica));
+  }
+}
+
+void OrderedReader::RemoveReplica(int target_index) {
+  for (ShardPlan* plan : plans_) {
+    if (plan != nullptr) plan->RemoveReplica(target_index);
   }
 }
 

@@ -4,9 +4,10 @@
 // asking from the first step of that shard not yet received and moving to
 // another replica (or, after backoff, the same address) when a stream
 // breaks. Batches land in the BatchQueue in step order (SetOrdered), which
-// bounds how far any shard runs ahead.
-// Thread-safety: PlanOrder is a pure function; OrderedReader's Pause,
-// Resume and Shutdown may be called from any thread.
+// bounds how far any shard runs ahead. Replicas may join (an address a dns
+// name gained, once ShardOfReplica accepts it) and leave.
+// Thread-safety: PlanOrder and ShardOfReplica are pure functions;
+// OrderedReader's methods may be called from any thread.
 #ifndef INPUTSERVE_CLIENT_ORDERED_READER_H_
 #define INPUTSERVE_CLIENT_ORDERED_READER_H_
 
@@ -29,6 +30,7 @@ struct OrderSetup {
   RankPlan plan;
   // Per shard: the targets (indices into the probed names) that serve it.
   std::vector<std::vector<int>> replicas;
+  std::vector<uint64_t> fingerprints;  // Per shard: its order fingerprint.
   uint64_t end_step = 0;  // First step not served; 0 = no end.
 };
 
@@ -41,6 +43,12 @@ absl::StatusOr<OrderSetup> PlanOrder(const ClientOptions& options,
                                      const std::vector<std::string>& names,
                                      const ProbeResult& probe);
 
+// The shard a server that answered `info` can serve as a replica of, or
+// FAILED_PRECONDITION naming what differs from `setup` (`target` names it).
+absl::StatusOr<uint32_t> ShardOfReplica(const OrderSetup& setup,
+                                        const std::string& target,
+                                        const v1::DatasetInfo& info);
+
 // Steps each stream may run ahead of Next(), over all shards: the prefetch
 // depth, but at least one per shard the rank uses.
 int OrderedWindow(const OrderSetup& setup, int prefetch_batches);
@@ -51,6 +59,8 @@ struct StreamReplica {
   std::string target;
   std::shared_ptr<grpc::Channel> channel;
 };
+
+class ShardPlan;
 
 class OrderedReader {
  public:
@@ -67,7 +77,15 @@ class OrderedReader {
   void Resume() { gate_.Resume(); }
   void Shutdown() { gate_.Shutdown(); }
 
+  // A new replica of `shard` (ignored when the rank does not use it).
+  void AddReplica(uint32_t shard, StreamReplica replica);
+  // The replica with `target_index` is gone: not called again, unless it is
+  // its shard's last (a shard needs an address to retry; it is dropped when
+  // another replica joins).
+  void RemoveReplica(int target_index);
+
  private:
+  std::vector<ShardPlan*> plans_;  // Per shard; owned by streams_.
   StreamGate gate_;
   std::vector<std::unique_ptr<BatchStream>> streams_;  // After the gate.
 };

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/client_impl.h"
 #include "common/data_order.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -328,6 +330,82 @@ TEST(ClientOrderTest, WaitsForAReplicaRestartedOnItsPort) {
                         [&] { return !a->deterministic_requests().empty(); }));
   ExpectSteps(**client, plan, next, next + 30);
   EXPECT_GT(a->deterministic_requests()[0].start_step(), 4u);
+}
+
+TEST(ClientOrderTest, AReplicaThatADnsNameGainsTakesOverItsShard) {
+  // The shard's only pod is replaced by one at another address, as when
+  // Kubernetes restarts it: the client finds it by resolving the name again.
+  auto old_pod = FakeInputServer::Start(Shard(0, 1, 160));
+  ASSERT_NE(old_pod, nullptr);
+  absl::Mutex mu;
+  std::string address = "ipv4:" + old_pod->target();
+  int lookups = 0;
+  const client_internal::Resolver resolver =
+      [&](const std::string&,
+          const std::string&) -> absl::StatusOr<std::vector<std::string>> {
+    absl::MutexLock lock(&mu);
+    ++lookups;
+    return std::vector<std::string>{address};
+  };
+  // Two more lookups: the refresh that saw the last address has finished,
+  // probe included.
+  const auto refreshed = [&] {
+    int since;
+    {
+      absl::MutexLock lock(&mu);
+      since = lookups;
+    }
+    return WaitFor(
+        [&] {
+          absl::MutexLock lock(&mu);
+          return lookups >= since + 2;
+        },
+        absl::Seconds(10));
+  };
+  ClientOptions o = Ordered({"dns:///pods.test:50051"});
+  o.dns_refresh = absl::Milliseconds(20);
+  o.prefetch_batches = 1;
+  auto client = client_internal::ClientImpl::Create(o, resolver);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const RankPlan plan = Plan({160});
+  ExpectSteps(**client, plan, 0, 5);
+  // A pod with another fingerprint is not used.
+  FakeServerOptions stranger = Shard(0, 1, 160);
+  stranger.order_fingerprint = 5;
+  auto other = FakeInputServer::Start(stranger);
+  auto new_pod = FakeInputServer::Start(Shard(0, 1, 160));
+  ASSERT_NE(other, nullptr);
+  ASSERT_NE(new_pod, nullptr);
+  {
+    absl::MutexLock lock(&mu);
+    address = "ipv4:" + other->target();
+  }
+  old_pod->Shutdown();
+  ASSERT_TRUE(refreshed());
+  uint64_t next = 5;
+  {
+    absl::MutexLock lock(&mu);
+    address = "ipv4:" + new_pod->target();
+  }
+  ASSERT_TRUE(ReadUntil(**client, plan, &next, [&] {
+    return !new_pod->deterministic_requests().empty();
+  }));
+  ExpectSteps(**client, plan, next, next + 20);
+  next += 20;
+  EXPECT_TRUE(other->deterministic_requests().empty());
+  EXPECT_GT(new_pod->deterministic_requests()[0].start_step(), 4u);
+  // The replica that joined is kept like one found at Create(): restarted
+  // on its port, it is asked again.
+  const int port = new_pod->port();
+  new_pod->Shutdown();
+  FakeServerOptions same = Shard(0, 1, 160);
+  same.port = port;
+  new_pod = FakeInputServer::Start(same);
+  ASSERT_NE(new_pod, nullptr);
+  ASSERT_TRUE(ReadUntil(**client, plan, &next, [&] {
+    return !new_pod->deterministic_requests().empty();
+  }));
+  ExpectSteps(**client, plan, next, next + 5);
 }
 
 TEST(ClientOrderTest, SyntheticCacheKeepsTheStepAndTheOrderResumesExactly) {
