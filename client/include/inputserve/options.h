@@ -108,8 +108,9 @@ struct ClientOptions {
   // this rank uses gets one stream at a time to one live replica; a broken
   // stream moves to another replica of the shard (or the same address after
   // backoff) and asks again from exactly the first step still missing. The
-  // replicas of each shard are those that answered at Create() (addresses
-  // a dns name gains later are watched but not streamed from), and
+  // replicas of each shard are those that answered at Create() plus the
+  // addresses a dns name gains later that serve the same shard with the
+  // same order fingerprint (a restarted pod at a new IP), and
   // connections_per_target does not apply: one stream per shard.
   // Batch::step is the plan's step, Batch::epoch its epoch.
   Ordering ordering = Ordering::kArrival;
