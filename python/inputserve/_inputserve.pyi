@@ -49,6 +49,12 @@ class Batch:
 
 
 class Client:
+    """The C++ client. ``options`` as ``inputserve.Client`` builds them:
+    targets, num_devices, prefetch, consumer_id, tls, device, the timeouts
+    and backoffs, dns_refresh, cache_synthetic, and the data order's
+    ordering ("arrival" | "deterministic"), rank, world_size, start_step,
+    num_epochs, drop_remainder. ``next()`` raises OutOfRange after the
+    requested epochs."""
     def __init__(self, options: Dict[str, Any]) -> None: ...
     def next(self) -> Batch: ...
     def close(self) -> None: ...

@@ -2,7 +2,8 @@
 // in-process fake server, with the trainer's streams passed in: kernels the
 // trainer queued on a batch read that batch's bytes however slow its stream
 // is, held handles keep their memory, synthetic mode costs one upload per
-// device and no host-to-device bytes afterwards, and the client leaves no
+// device and no host-to-device bytes afterwards, a short batch of the
+// deterministic order lands split unevenly, and the client leaves no
 // stream, event or buffer behind.
 #include <memory>
 #include <vector>
@@ -223,6 +224,52 @@ TEST_F(ClientCudaTest, WithoutStreamsNextReturnsBatchesAlreadyOnTheDevice) {
     }
   }
   EXPECT_GE(fake::Count("cudaEventSynchronize"), 4 * kDevices);
+}
+
+TEST_F(ClientCudaTest, AShortDeterministicBatchLandsUnevenlyOnTheDevices) {
+  // 21 examples: batches of 8, 8 and 5; the 5 split 3 + 2.
+  FakeServerOptions shard;
+  shard.deterministic = true;
+  shard.examples_per_epoch = 21;
+  auto server = FakeInputServer::Start(shard);
+  ASSERT_NE(server, nullptr);
+  ClientOptions o = Options(*server);
+  o.cuda_streams.clear();
+  o.ordering = Ordering::kDeterministic;
+  o.drop_remainder = false;
+  o.num_epochs = 1;
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (uint64_t step = 0; step < 3; ++step) {
+    absl::StatusOr<const Batch*> batch = (*client)->Next();
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_EQ((*batch)->step, step);
+    const int rows = step < 2 ? kBatch : 5;
+    const uint64_t sequence = FakeInputServer::OrderSequence(0, step);
+    int first = 0;
+    for (int d = 0; d < kDevices; ++d) {
+      const int n = rows / kDevices + (d < rows % kDevices ? 1 : 0);
+      const TensorView* image = (*batch)->devices[d].Find("image");
+      const TensorView* label = (*batch)->devices[d].Find("label");
+      ASSERT_EQ(image->shape[0], n);
+      ASSERT_EQ(image->memory, MemoryKind::kCuda);
+      ASSERT_EQ(label->num_bytes, n * sizeof(int32_t));
+      const auto* pixels = static_cast<const uint8_t*>(image->data);
+      for (size_t i = 0; i < image->num_bytes; ++i) {
+        ASSERT_EQ(pixels[i],
+                  FakeInputServer::ImageByte(0, sequence,
+                                             first * kImageBytesPerExample + i))
+            << "step " << step << " device " << d << " byte " << i;
+      }
+      const auto* labels = static_cast<const int32_t*>(label->data);
+      for (int e = 0; e < n; ++e) {
+        EXPECT_EQ(labels[e], FakeInputServer::Label(0, sequence, first + e))
+            << "step " << step << " device " << d;
+      }
+      first += n;
+    }
+  }
+  EXPECT_EQ((*client)->Next().status().code(), absl::StatusCode::kOutOfRange);
 }
 
 TEST_F(ClientCudaTest, CreateFailsWithTheCudaCallAndDevice) {
