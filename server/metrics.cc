@@ -87,7 +87,13 @@ ServerMetrics::ServerMetrics()
       data_auth_failures_family_(CounterFamily(
           *registry_, "inputserve_data_auth_failures_total",
           "InputService calls refused for a missing or wrong data token "
-          "(--data_token_file), by method.")) {
+          "(--data_token_file), by method.")),
+      deterministic_streams_(
+          SingleGauge(*registry_, "inputserve_deterministic_streams",
+                      "StreamBatches calls in deterministic order.")),
+      deterministic_batches_(SingleCounter(
+          *registry_, "inputserve_deterministic_batches_built_total",
+          "Batches built for deterministic-order streams.")) {
   for (size_t i = 0; i < kSkipReasons.size(); ++i) {
     records_skipped_[i] = &records_skipped_family_.Add(
         {{"reason", std::string(kSkipReasons[i])}});

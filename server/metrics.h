@@ -57,6 +57,12 @@ class ServerMetrics {
   prometheus::Counter& admin_requests(absl::string_view rpc,
                                       absl::string_view code);
 
+  // Deterministic-order streams open now, and the batches built for them.
+  prometheus::Gauge& deterministic_streams() { return deterministic_streams_; }
+  prometheus::Counter& deterministic_batches() {
+    return deterministic_batches_;
+  }
+
   // Records a change of mode: the mode gauge and the change counter.
   void OnModeChange(ServingMode mode);
 
@@ -78,6 +84,8 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& stream_errors_family_;
   prometheus::Family<prometheus::Counter>& admin_requests_family_;
   prometheus::Family<prometheus::Counter>& data_auth_failures_family_;
+  prometheus::Gauge& deterministic_streams_;
+  prometheus::Counter& deterministic_batches_;
 };
 
 }  // namespace inputserve

@@ -18,6 +18,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
+#include "server/pipeline/epoch_plan.h"
 #include "server/pipeline/pipeline.h"
 #include "server/transport/admin_service.h"
 #include "server/transport/input_service.h"
@@ -241,6 +242,13 @@ void Server::InitializeServices(const BatchWireInfo& wire) {
   input_options.wire = wire;
   input_options.info =
       DescribePipeline(*pipeline_, options_.dataset.spec, wire);
+  InitializeOrder();
+  input_options.epochs = epochs_.get();
+  input_options.info.add_orderings(v1::ORDERING_ARRIVAL);
+  if (epochs_ != nullptr) {
+    input_options.info.add_orderings(v1::ORDERING_DETERMINISTIC);
+    input_options.info.set_order_fingerprint(order_fingerprint_);
+  }
   input_service_ = std::make_unique<InputServiceImpl>(
       pipeline_.get(), mode_.get(), cache_.get(), metrics_.get(),
       std::move(input_options));
@@ -258,6 +266,27 @@ void Server::InitializeServices(const BatchWireInfo& wire) {
         status->set_prefetch_queue_depth(
             static_cast<uint32_t>(pipeline_->queue().size()));
       });
+}
+
+void Server::InitializeOrder() {
+  absl::StatusOr<std::unique_ptr<EpochPlan>> epochs = EpochPlan::Create(
+      &pipeline_->dataset(), options_.dataset.seed,
+      options_.dataset.shard_index, options_.dataset.num_shards);
+  if (!epochs.ok()) {
+    LogInfo("deterministic order unavailable: ", epochs.status().message());
+    return;
+  }
+  epochs_ = *std::move(epochs);
+  OrderInputs inputs;
+  inputs.seed = options_.dataset.seed;
+  inputs.batch_size = static_cast<uint32_t>(options_.batch_size);
+  inputs.shard_index = options_.dataset.shard_index;
+  inputs.num_shards = options_.dataset.num_shards;
+  inputs.examples_per_epoch = epochs_->examples_per_epoch();
+  inputs.shape = pipeline_->dataset().shape();
+  inputs.image_size = options_.dataset.image_size;
+  inputs.augment = options_.dataset.augment;
+  order_fingerprint_ = OrderFingerprint(inputs);
 }
 
 absl::Status Server::StartGrpc() {

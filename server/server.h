@@ -8,6 +8,7 @@
 #ifndef INPUTSERVE_SERVER_SERVER_H_
 #define INPUTSERVE_SERVER_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,7 @@ namespace inputserve {
 
 class AdminServiceImpl;
 struct BatchWireInfo;
+class EpochPlan;
 class InputServiceImpl;
 class ModeController;
 class Pipeline;
@@ -70,6 +72,9 @@ class Server {
   void InitializeMode();
   absl::Status InitializeAuthenticators();
   void InitializeServices(const BatchWireInfo& wire);
+  // Builds the deterministic order (epochs_, order_fingerprint_) when the
+  // dataset has one.
+  void InitializeOrder();
   absl::Status StartGrpc();
   absl::Status StartMetrics();
 
@@ -82,6 +87,8 @@ class Server {
   std::unique_ptr<SyntheticBatchCache> cache_;
   std::unique_ptr<TokenAuthenticator> auth_;
   std::unique_ptr<TokenAuthenticator> data_auth_;  // Null: data port open.
+  std::unique_ptr<EpochPlan> epochs_;  // Null: no deterministic order.
+  uint64_t order_fingerprint_ = 0;
   std::unique_ptr<InputServiceImpl> input_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> data_server_;

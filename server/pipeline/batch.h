@@ -51,6 +51,11 @@ class PayloadBuffer {
 struct PipelineBatch {
   uint64_t sequence = 0;  // Position in the pipeline's output, 0-based.
   uint64_t epoch = 0;     // Epoch of the batch's first example.
+  // Deterministic order: the rank's step and the batch's index in its
+  // shard's epoch (see common/data_order.h).
+  bool deterministic = false;
+  uint64_t step = 0;
+  uint64_t batch_index = 0;
   std::vector<TensorLayout> tensors;
   std::shared_ptr<const PayloadBuffer> payload;
 };

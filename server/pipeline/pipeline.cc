@@ -10,7 +10,6 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "server/codec/rng.h"
-#include "server/cpu_limit.h"
 #include "server/log.h"
 
 namespace inputserve {
@@ -51,17 +50,6 @@ class Pipeline::Skips : public SkipSink {
   ServerMetrics* const metrics_;
   absl::Mutex mu_;
   std::set<std::string> logged_files_ ABSL_GUARDED_BY(mu_);
-};
-
-// One batch's worth of decode work, shared by the workers.
-struct Pipeline::DecodeJob {
-  const std::vector<Shuffled>* items = nullptr;
-  uint8_t* images = nullptr;
-  int32_t* labels = nullptr;
-  std::vector<absl::Status> results;
-  std::atomic<size_t> next{0};
-  size_t workers_inside = 0;  // Guarded by job_mu_.
-  size_t done = 0;            // Guarded by job_mu_.
 };
 
 absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(
@@ -109,13 +97,8 @@ Pipeline::Pipeline(std::unique_ptr<Dataset> dataset,
 }
 
 void Pipeline::Start() {
-  int threads = options_.decode_threads;
-  if (threads <= 0) threads = UsableCpuCount();
   reader_ = dataset_->NewReader(skips_.get());
-  for (int i = 0; i < threads; ++i) decoders_.push_back(dataset_->NewDecoder());
-  for (auto& decoder : decoders_) {
-    workers_.emplace_back([this, d = decoder.get()] { WorkerLoop(d); });
-  }
+  pool_ = std::make_unique<DecodePool>(*dataset_, options_.decode_threads);
   builder_ = std::thread([this] { BuilderLoop(); });
 }
 
@@ -125,11 +108,7 @@ void Pipeline::Stop() {
   if (stopped_.exchange(true)) return;
   queue_.Close();
   if (builder_.joinable()) builder_.join();
-  {
-    absl::MutexLock lock(&job_mu_);
-    stopping_ = true;
-  }
-  for (std::thread& t : workers_) t.join();
+  if (pool_ != nullptr) pool_->Stop();
 }
 
 void Pipeline::Fail(const absl::Status& status) {
@@ -289,14 +268,11 @@ absl::StatusOr<Pipeline::Shuffled> Pipeline::NextRecord() {
   return NextShuffled();
 }
 
-void Pipeline::ReadAhead(DecodeJob& job) {
+void Pipeline::ReadAhead(const DecodePool::Job& job) {
   const size_t want = static_cast<size_t>(options_.batch_size);
   while (read_ahead_.size() < want && read_ahead_error_.ok()) {
-    {
-      // Stop early once the workers are done: they wait for the next job.
-      absl::MutexLock lock(&job_mu_);
-      if (job.done == job.items->size()) return;
-    }
+    // Stop early once the workers are done: they wait for the next job.
+    if (pool_->Done(job)) return;
     absl::StatusOr<Shuffled> next = NextShuffled();
     if (!next.ok()) {
       read_ahead_error_ = next.status();
@@ -308,76 +284,29 @@ void Pipeline::ReadAhead(DecodeJob& job) {
 
 size_t Pipeline::DecodeInto(const std::vector<Shuffled>& items,
                             uint8_t* images, int32_t* labels) {
-  DecodeJob job;
-  job.items = &items;
-  job.images = images;
-  job.labels = labels;
-  job.results.resize(items.size());
-  {
-    absl::MutexLock lock(&job_mu_);
-    job_ = &job;
+  const size_t image_bytes = shape_.image_bytes();
+  std::vector<DecodePool::Item> work;
+  work.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    work.push_back(DecodePool::Item{
+        &items[i].example,
+        ExampleSeed(options_.seed, items[i].epoch, items[i].example.index),
+        images + i * image_bytes, labels + i});
   }
+  DecodePool::Job job(std::move(work));
+  pool_->Submit(&job);
   // Reading (file I/O, CRC checks, parsing) overlaps with decoding.
   ReadAhead(job);
-  {
-    absl::MutexLock lock(&job_mu_);
-    auto finished = [&job, n = items.size()]() { return job.done == n; };
-    job_mu_.Await(absl::Condition(&finished));
-    auto drained = [&job]() { return job.workers_inside == 0; };
-    job_ = nullptr;
-    job_mu_.Await(absl::Condition(&drained));
-  }
-  // Compact: successful records keep their order, failures leave no hole.
-  const size_t image_bytes = shape_.image_bytes();
-  size_t out = 0;
+  pool_->Wait(&job);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!job.results[i].ok()) {
-      if (consecutive_decode_failures_ < 10) {
-        LogWarning("record ", items[i].example.index,
-                   " failed to decode and was skipped: ",
-                   job.results[i].message());
-      }
-      continue;
+    if (!job.results()[i].ok() && consecutive_decode_failures_ < 10) {
+      LogWarning("record ", items[i].example.index,
+                 " failed to decode and was skipped: ",
+                 job.results()[i].message());
     }
-    if (out != i) {
-      std::memmove(images + out * image_bytes, images + i * image_bytes,
-                   image_bytes);
-      labels[out] = labels[i];
-    }
-    ++out;
   }
-  return out;
-}
-
-void Pipeline::WorkerLoop(ExampleDecoder* decoder) {
-  const size_t image_bytes = shape_.image_bytes();
-  for (;;) {
-    DecodeJob* job;
-    {
-      absl::MutexLock lock(&job_mu_);
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_) {
-        return stopping_ ||
-               (job_ != nullptr && job_->next.load() < job_->items->size());
-      };
-      job_mu_.Await(absl::Condition(&has_work));
-      if (stopping_) return;
-      job = job_;
-      ++job->workers_inside;
-    }
-    size_t decoded = 0;
-    const size_t n = job->items->size();
-    for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
-      const Shuffled& item = (*job->items)[i];
-      job->results[i] = decoder->Decode(
-          item.example,
-          ExampleSeed(options_.seed, item.epoch, item.example.index),
-          job->images + i * image_bytes, job->labels + i);
-      ++decoded;
-    }
-    absl::MutexLock lock(&job_mu_);
-    job->done += decoded;
-    --job->workers_inside;
-  }
+  // Successful records keep their order, failures leave no hole.
+  return CompactDecoded(job.results(), image_bytes, images, labels);
 }
 
 }  // namespace inputserve

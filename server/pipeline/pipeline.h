@@ -1,11 +1,12 @@
 // Pipeline: turns a Dataset into a stream of batches in a PrefetchQueue.
 //
-//   reader (1 thread) -> shuffle buffer -> decode workers (N threads)
+//   reader (1 thread) -> shuffle buffer -> DecodePool (N threads)
 //     -> batch assembly -> PrefetchQueue (bounded)
 //
 // One builder thread reads raw records (through the shuffle buffer) and hands
-// each batch's worth to the decode workers, which decode straight into the
-// batch's payload. Records that fail to decode are dropped and replaced by the
+// each batch's worth to the decode pool, which decodes straight into the
+// batch's payload. The pool is shared: deterministic streams submit their
+// own jobs to it (see ordered_batches.h). Records that fail to decode are dropped and replaced by the
 // next ones, so every batch is full. Output is deterministic for a given seed:
 // augmentation randomness comes from (seed, epoch, record index), never from
 // which thread decoded what.
@@ -30,6 +31,7 @@
 #include "absl/time/time.h"
 #include "server/metrics.h"
 #include "server/pipeline/batch.h"
+#include "server/pipeline/decode_pool.h"
 #include "server/pipeline/prefetch_queue.h"
 #include "server/sources/dataset.h"
 
@@ -62,7 +64,9 @@ class Pipeline {
   const std::vector<TensorLayout>& layouts() const { return layouts_; }
   size_t payload_bytes() const { return payload_bytes_; }
   // Decode worker threads (options().decode_threads, or the usable CPUs).
-  size_t decode_threads() const { return decoders_.size(); }
+  size_t decode_threads() const { return pool_->threads(); }
+  // The decode workers, for other batch producers.
+  DecodePool& decode_pool() { return *pool_; }
   // Payload buffers allocated so far; flat in steady state (they recycle).
   uint64_t payload_allocations() const { return payloads_->allocations(); }
 
@@ -80,7 +84,6 @@ class Pipeline {
     RawExample example;
     uint64_t epoch = 0;
   };
-  struct DecodeJob;
   class Skips;
 
   Pipeline(std::unique_ptr<Dataset> dataset, const PipelineOptions& options,
@@ -98,8 +101,7 @@ class Pipeline {
   size_t DecodeInto(const std::vector<Shuffled>& items, uint8_t* images,
                     int32_t* labels);
   // Reads up to a batch of records into read_ahead_ while `job` runs.
-  void ReadAhead(DecodeJob& job);
-  void WorkerLoop(ExampleDecoder* decoder);
+  void ReadAhead(const DecodePool::Job& job);
   void Fail(const absl::Status& status);
 
   const PipelineOptions options_;
@@ -123,18 +125,13 @@ class Pipeline {
   std::mt19937_64 shuffle_rng_;
   uint64_t consecutive_decode_failures_ = 0;
 
-  // Decode workers.
-  std::vector<std::unique_ptr<ExampleDecoder>> decoders_;
-  absl::Mutex job_mu_;
-  DecodeJob* job_ ABSL_GUARDED_BY(job_mu_) = nullptr;
-  bool stopping_ ABSL_GUARDED_BY(job_mu_) = false;
+  std::unique_ptr<DecodePool> pool_;
 
   mutable absl::Mutex state_mu_;
   absl::Status status_ ABSL_GUARDED_BY(state_mu_);
   BatchPtr first_batch_ ABSL_GUARDED_BY(state_mu_);
 
   std::thread builder_;
-  std::vector<std::thread> workers_;
   std::atomic<bool> stopped_{false};
 };
 

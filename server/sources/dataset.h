@@ -102,8 +102,18 @@ class Dataset {
   virtual std::vector<std::string> class_names() const { return {}; }
   // Random access: record `index` (global, over all shards) as the reader
   // would hand it out, from an index built when the dataset opened.
-  // OUT_OF_RANGE past the end; UNIMPLEMENTED for formats without an index.
+  // Thread-safe. OUT_OF_RANGE past the end; UNIMPLEMENTED for formats
+  // without an index; DATA_LOSS when the record's bytes are bad (a CRC,
+  // label or framing problem: the same on every replica, so the record is
+  // left out like one that fails to decode); any other error means the
+  // record could not be read (I/O).
   virtual absl::StatusOr<RawExample> ReadRecord(uint64_t index) const;
+  // Whether ReadRecord works (the format keeps a record index).
+  virtual bool random_access() const { return false; }
+  // The global index of this shard's record `position` (<
+  // examples_per_epoch()), records in global order. Only with
+  // random_access().
+  virtual uint64_t ShardRecord(uint64_t position) const { return position; }
 };
 
 // Parses options.spec, checks the files it names and opens the dataset.

@@ -125,6 +125,12 @@ class FileDataset final : public Dataset {
     return parts_.new_decoder();
   }
   absl::StatusOr<RawExample> ReadRecord(uint64_t index) const override;
+  bool random_access() const override {
+    return static_cast<bool>(parts_.read_record);
+  }
+  uint64_t ShardRecord(uint64_t position) const override {
+    return plan_.OwnedRecord(position);
+  }
 
  private:
   const ShardPlan plan_;

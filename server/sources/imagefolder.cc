@@ -247,6 +247,9 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImageFolderDataset(
                               uint64_t i) -> absl::StatusOr<RawExample> {
     absl::StatusOr<std::string> data =
         ReadWholeFile(index->FullPath(i), kMaxEncodedImageBytes);
+    if (absl::IsResourceExhausted(data.status())) {
+      return absl::DataLossError(data.status().message());
+    }
     if (!data.ok()) return data.status();
     RawExample ex;
     ex.data = *std::move(data);

@@ -80,6 +80,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
   absl::StatusOr<std::vector<std::string>> paths = ExpandDataFiles(pattern, {});
   if (!paths.ok()) return paths.status();
   std::vector<DataFile> files;
+  // Record offsets per file (by sorted position): the random-access index.
+  auto offsets = std::make_shared<std::vector<std::vector<uint64_t>>>();
   for (const std::string& p : *paths) {
     absl::StatusOr<TfrecordScan> scan = ScanTfrecordFile(p);
     if (!scan.ok()) return scan.status();
@@ -101,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
     f.tail_offset = scan->tail_offset;
     f.tail_detail = scan->tail_detail;
     files.push_back(std::move(f));
+    offsets->push_back(std::move(scan->offsets));
   }
   absl::StatusOr<ShardPlan> plan = ShardPlan::Create(
       std::move(files), options.shard_index, options.num_shards, options.seed,
@@ -114,6 +117,29 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
   const PreprocessOptions preprocess = ImagePreprocessOptions(options);
   parts.new_decoder = [preprocess] {
     return std::make_unique<EncodedImageDecoder>(preprocess);
+  };
+  parts.read_record = [offsets](const ShardPlan& plan, uint64_t index)
+      -> absl::StatusOr<RawExample> {
+    const DataFile& file = plan.FileOf(index);
+    absl::StatusOr<std::string> data = ReadTfrecordAt(
+        file.path, (*offsets)[file.ordinal][index - file.first_record]);
+    if (!data.ok()) return data.status();
+    absl::StatusOr<ImageExample> ex = ParseImageExample(*data);
+    if (!ex.ok()) {
+      return absl::DataLossError(absl::StrCat("record ", index, " of '",
+                                              file.path, "': ",
+                                              ex.status().message()));
+    }
+    if (ex->label < 0 || ex->label >= kImagenetClasses) {
+      return absl::DataLossError(
+          absl::StrCat("record ", index, " of '", file.path, "': label ",
+                       ex->label, " not in [0, ", kImagenetClasses - 1, "]"));
+    }
+    RawExample out;
+    out.data.assign(ex->image.data(), ex->image.size());
+    out.label = ex->label;
+    out.index = index;
+    return out;
   };
   return std::make_unique<FileDataset>(*std::move(plan), std::move(parts));
 }

@@ -54,6 +54,7 @@ absl::StatusOr<ShardPlan> ShardPlan::Create(std::vector<DataFile> files,
         next / num_shards + (shard_index < next % num_shards ? 1 : 0);
   } else {
     for (size_t i : plan.visited_) {
+      plan.visited_start_.push_back(plan.examples_per_epoch_);
       plan.examples_per_epoch_ += files[i].num_records;
     }
   }
@@ -70,6 +71,17 @@ const DataFile& ShardPlan::FileOf(uint64_t index) const {
   --it;
   while (it->num_records == 0) ++it;
   return *it;
+}
+
+uint64_t ShardPlan::OwnedRecord(uint64_t position) const {
+  if (by_record_) return shard_index_ + position * num_shards_;
+  // The last visited file that starts at or before `position`; files
+  // without records share a start with the next one and are passed over.
+  auto it = std::upper_bound(visited_start_.begin(), visited_start_.end(),
+                             position);
+  size_t v = static_cast<size_t>(it - visited_start_.begin()) - 1;
+  while (files_[visited_[v]].num_records == 0) ++v;
+  return files_[visited_[v]].first_record + (position - visited_start_[v]);
 }
 
 std::vector<const DataFile*> ShardPlan::EpochFiles(uint64_t epoch) const {

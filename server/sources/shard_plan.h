@@ -57,6 +57,11 @@ class ShardPlan {
   // every replica with the same seed.
   std::vector<const DataFile*> EpochFiles(uint64_t epoch) const;
 
+  // The global index of this shard's record `position` (<
+  // examples_per_epoch()), counting the records it owns in global order.
+  // O(log files); keeps 8 bytes per visited file, nothing per record.
+  uint64_t OwnedRecord(uint64_t position) const;
+
   // Whether this shard owns the record with global index `index`.
   bool Owns(uint64_t index) const {
     return !by_record_ || index % num_shards_ == shard_index_;
@@ -67,6 +72,8 @@ class ShardPlan {
 
   std::vector<DataFile> files_;  // All files, sorted.
   std::vector<size_t> visited_;  // Indices into files_ this shard reads.
+  // By files: the shard position of each visited file's first record.
+  std::vector<uint64_t> visited_start_;
   uint32_t shard_index_ = 0;
   uint32_t num_shards_ = 1;
   bool by_record_ = false;

@@ -56,6 +56,8 @@ absl::StatusOr<size_t> PreadFull(int fd, const std::string& path, char* buf,
   return got;
 }
 
+constexpr uint64_t kMaxRandomAccessRecordBytes = uint64_t{1} << 31;
+
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
@@ -124,11 +126,51 @@ absl::StatusOr<TfrecordScan> ScanTfrecordFile(const std::string& path) {
           *got == data.size() && DataCrcOk(data.data(), len, data.data() + len);
     }
     ++scan.num_records;
+    scan.offsets.push_back(offset);
     offset += kTfrecordHeaderBytes + len + kTfrecordFooterBytes;
   }
   scan.tail_offset = offset;
   if (scan.tail_reason.empty()) scan.tail_offset = 0;
   return scan;
+}
+
+absl::StatusOr<std::string> ReadTfrecordAt(const std::string& path,
+                                           uint64_t offset) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  }
+  char header[kTfrecordHeaderBytes];
+  absl::StatusOr<size_t> got =
+      PreadFull(fd.get(), path, header, sizeof(header), offset);
+  if (!got.ok()) return got.status();
+  if (*got < sizeof(header) || !LengthCrcOk(header)) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' at offset ", offset, ": record header ",
+        *got < sizeof(header) ? "cut short" : "fails its length CRC"));
+  }
+  const uint64_t len = Load64(header);
+  // The file was counted at open; a length beyond any image means it changed.
+  if (len > kMaxRandomAccessRecordBytes) {
+    return absl::DataLossError(absl::StrCat("'", path, "' at offset ", offset,
+                                            ": implausible record length ",
+                                            len));
+  }
+  std::string data(len + kTfrecordFooterBytes, '\0');
+  got = PreadFull(fd.get(), path, data.data(), data.size(),
+                  offset + kTfrecordHeaderBytes);
+  if (!got.ok()) return got.status();
+  if (*got < data.size()) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' at offset ", offset, ": record cut short by end of file"));
+  }
+  if (!DataCrcOk(data.data(), len, data.data() + len)) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' at offset ", offset, ": data CRC mismatch"));
+  }
+  data.resize(len);
+  return data;
 }
 
 absl::Status TfrecordReader::Open(const std::string& path,

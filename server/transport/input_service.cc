@@ -1,8 +1,12 @@
 #include "server/transport/input_service.h"
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/log.h"
@@ -28,14 +32,35 @@ grpc::Status Draining() {
 
 }  // namespace
 
+// A deterministic stream's plan and position.
+struct InputServiceImpl::OrderedStart {
+  explicit OrderedStart(RankPlan p) : plan(std::move(p)) {}
+  RankPlan plan;
+  uint32_t shard = 0;
+  uint64_t next_step = 0;  // The next real step to send.
+  uint64_t end_step = 0;   // 0: none.
+  bool done = false;       // Every step before end_step was sent.
+  std::shared_ptr<OrderedBatchProducer> producer;  // Null: no step here.
+};
+
 // One StreamBatches call, server side (the client reads it with
 // client_internal::BatchStream). State moves idle -> waiting (for a real batch)
 // -> writing (chunk by chunk, one write in flight) -> idle ... -> finished.
 class InputServiceImpl::BatchStreamReactor
     : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  BatchStreamReactor(InputServiceImpl* service, std::string consumer)
-      : service_(service), consumer_(std::move(consumer)) {}
+  // `ordered`: a deterministic stream's state; null for arrival order.
+  BatchStreamReactor(InputServiceImpl* service, std::string consumer,
+                     std::unique_ptr<OrderedStart> ordered)
+      : service_(service),
+        consumer_(std::move(consumer)),
+        ordered_(std::move(ordered)),
+        queue_(ordered_ != nullptr ? &ordered_->producer->queue()
+                                   : &service_->pipeline_->queue()) {
+    if (ordered_ != nullptr) {
+      service_->metrics_->deterministic_streams().Increment();
+    }
+  }
 
   void Start() { NextBatch(); }
 
@@ -43,7 +68,7 @@ class InputServiceImpl::BatchStreamReactor
     absl::MutexLock lock(&mu_);
     draining_ = true;
     if (state_ == State::kWaiting && ticket_ != 0 &&
-        service_->pipeline_->queue().CancelWaiter(ticket_)) {
+        queue_->CancelWaiter(ticket_)) {
       FinishLocked(Draining(), "drained");
     }
   }
@@ -56,8 +81,10 @@ class InputServiceImpl::BatchStreamReactor
         // The client is gone or the call was cancelled mid-batch: the real
         // batch goes back to the queue for another consumer.
         // A client that cancels after caching the synthetic batch is normal
-        // operation; only a lost real batch counts as a stream error.
+        // operation; only a lost real batch counts as a stream error. A
+        // deterministic stream's client asks again for the step instead.
         requeue = std::move(real_batch_);
+        if (ordered_ != nullptr) requeue.reset();
         FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
                                   "stream cancelled"),
                      requeue != nullptr ? "batch_requeued" : "");
@@ -68,13 +95,14 @@ class InputServiceImpl::BatchStreamReactor
         service_->metrics_->batches_sent(encoded_->mode).Increment();
         service_->metrics_->bytes_sent(encoded_->mode)
             .Increment(static_cast<double>(encoded_->payload_bytes));
+        if (ordered_ != nullptr && real_batch_ != nullptr) AdvanceLocked();
         real_batch_.reset();
         encoded_.reset();
         state_ = State::kIdle;
       }
     }
     if (requeue != nullptr) {
-      service_->pipeline_->queue().PushFront(std::move(requeue));
+      queue_->PushFront(std::move(requeue));
       return;
     }
     if (ok) NextBatch();
@@ -84,7 +112,7 @@ class InputServiceImpl::BatchStreamReactor
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     if (state_ == State::kWaiting && ticket_ != 0 &&
-        service_->pipeline_->queue().CancelWaiter(ticket_)) {
+        queue_->CancelWaiter(ticket_)) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"),
                    "");
     }
@@ -93,12 +121,46 @@ class InputServiceImpl::BatchStreamReactor
   }
 
   void OnDone() override {
+    if (ordered_ != nullptr) {
+      service_->metrics_->deterministic_streams().Decrement();
+      service_->Retire(std::move(ordered_->producer));
+    }
     service_->Unregister(this);
     delete this;
   }
 
  private:
   enum class State { kIdle, kWaiting, kWriting, kFinished };
+
+  // After a deterministic stream sent real_batch_: its next step, or done.
+  void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::optional<uint64_t> next =
+        ordered_->plan.NextStepOnShard(ordered_->shard, real_batch_->step + 1);
+    if (!next.has_value() ||
+        (ordered_->end_step != 0 && *next >= ordered_->end_step)) {
+      ordered_->done = true;
+      return;
+    }
+    ordered_->next_step = *next;
+  }
+
+  // The synthetic batch standing in for the deterministic step not yet
+  // sent; it shares the cached payload, only the header differs.
+  std::shared_ptr<const EncodedBatch> SyntheticStandInLocked(
+      uint64_t generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto batch =
+        std::make_shared<PipelineBatch>(*service_->cache_->batch());
+    const PlannedBatch planned = ordered_->plan.At(ordered_->next_step);
+    batch->deterministic = true;
+    batch->step = planned.step;
+    batch->batch_index = planned.index;
+    batch->epoch = planned.epoch;
+    BatchWireInfo info = service_->options_.wire;
+    info.mode = ServingMode::kSynthetic;
+    info.mode_generation = generation;
+    return std::make_shared<const EncodedBatch>(
+        EncodeBatch(batch, info, service_->options_.chunk_bytes));
+  }
 
   void NextBatch() {
     const ModeState mode = service_->mode_->Get();
@@ -113,8 +175,14 @@ class InputServiceImpl::BatchStreamReactor
         FinishLocked(Draining(), "drained");
         return;
       }
+      if (ordered_ != nullptr && ordered_->done) {
+        FinishLocked(grpc::Status::OK, "");
+        return;
+      }
       if (mode.mode == ServingMode::kSynthetic) {
-        encoded_ = service_->cache_->Get(mode.generation);
+        encoded_ = ordered_ != nullptr
+                       ? SyntheticStandInLocked(mode.generation)
+                       : service_->cache_->Get(mode.generation);
         next_chunk_ = 0;
         StartWriteLocked();
         return;
@@ -123,14 +191,13 @@ class InputServiceImpl::BatchStreamReactor
       ticket_ = 0;
     }
     // PopAsync may run OnBatch inline, so it is called without mu_ held.
-    const uint64_t ticket = service_->pipeline_->queue().PopAsync(
+    const uint64_t ticket = queue_->PopAsync(
         [this](BatchPtr batch) { OnBatch(std::move(batch)); });
     if (ticket == 0) return;
     absl::MutexLock lock(&mu_);
     if (state_ != State::kWaiting) return;
     ticket_ = ticket;
-    if ((cancelled_ || draining_) &&
-        service_->pipeline_->queue().CancelWaiter(ticket)) {
+    if ((cancelled_ || draining_) && queue_->CancelWaiter(ticket)) {
       FinishLocked(cancelled_ ? grpc::Status(grpc::StatusCode::CANCELLED,
                                              "cancelled")
                               : Draining(),
@@ -143,6 +210,17 @@ class InputServiceImpl::BatchStreamReactor
     {
       absl::MutexLock lock(&mu_);
       ticket_ = 0;
+      if (batch == nullptr && ordered_ != nullptr) {
+        // The producer failed (a record could not be read) or the server
+        // is stopping: the client resumes from this step elsewhere.
+        const absl::Status producer = ordered_->producer->status();
+        FinishLocked(producer.ok()
+                         ? Draining()
+                         : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                        std::string(producer.message())),
+                     producer.ok() ? "drained" : "read_failed");
+        return;
+      }
       if (batch == nullptr) {
         // The queue closed: shutdown, or the pipeline failed.
         absl::Status pipeline = service_->pipeline_->status();
@@ -155,7 +233,7 @@ class InputServiceImpl::BatchStreamReactor
         return;
       }
       if (cancelled_) {
-        requeue = std::move(batch);
+        if (ordered_ == nullptr) requeue = std::move(batch);
         FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"),
                      "");
       } else {
@@ -170,7 +248,7 @@ class InputServiceImpl::BatchStreamReactor
         return;
       }
     }
-    service_->pipeline_->queue().PushFront(std::move(requeue));
+    if (requeue != nullptr) queue_->PushFront(std::move(requeue));
   }
 
   void StartWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -192,6 +270,8 @@ class InputServiceImpl::BatchStreamReactor
 
   InputServiceImpl* const service_;
   const std::string consumer_;
+  const std::unique_ptr<OrderedStart> ordered_;
+  PrefetchQueue* const queue_;  // The pipeline's, or the producer's.
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -289,7 +369,105 @@ InputServiceImpl::InputServiceImpl(Pipeline* pipeline, ModeController* mode,
       metrics_(metrics),
       options_(std::move(options)) {}
 
-InputServiceImpl::~InputServiceImpl() = default;
+InputServiceImpl::~InputServiceImpl() {
+  std::vector<std::shared_ptr<OrderedBatchProducer>> retired;
+  {
+    absl::MutexLock lock(&mu_);
+    retired.swap(retired_);
+  }
+  for (auto& producer : retired) producer->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<InputServiceImpl::OrderedStart>>
+InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
+  if (request.world_size() == 0) {
+    return absl::InvalidArgumentError("world_size must be at least 1");
+  }
+  if (request.rank() >= request.world_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank ", request.rank(), " is out of range for world_size ",
+                     request.world_size(), " (0 <= rank < world_size)"));
+  }
+  if (options_.epochs == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dataset '", options_.info.dataset(),
+        "' has no deterministic order (no fixed epoch or no record index); "
+        "use ORDERING_ARRIVAL"));
+  }
+  const uint32_t shard = options_.wire.shard_index;
+  const uint32_t num_shards = options_.wire.num_shards;
+  const uint32_t batch_size =
+      static_cast<uint32_t>(pipeline_->options().batch_size);
+  const uint64_t examples = options_.epochs->examples_per_epoch();
+  if (request.batch_size() != batch_size) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("batch_size ", request.batch_size(),
+                     " differs from this server's ", batch_size));
+  }
+  if (static_cast<uint32_t>(request.shard_examples_size()) != num_shards) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "shard_examples lists ", request.shard_examples_size(),
+        " shard(s); this server is shard ", shard, " of ", num_shards));
+  }
+  if (request.shard_examples(static_cast<int>(shard)) != examples) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "shard_examples[", shard, "] is ",
+        request.shard_examples(static_cast<int>(shard)),
+        "; this shard has ", examples, " examples per epoch"));
+  }
+  ShardLayout layout;
+  layout.batch_size = batch_size;
+  layout.shard_examples.assign(request.shard_examples().begin(),
+                               request.shard_examples().end());
+  absl::StatusOr<RankPlan> plan =
+      RankPlan::Create(std::move(layout), request.rank(), request.world_size(),
+                       request.drop_remainder());
+  if (!plan.ok()) {
+    return absl::FailedPreconditionError(plan.status().message());
+  }
+  auto start = std::make_unique<OrderedStart>(*std::move(plan));
+  start->shard = shard;
+  start->end_step = request.end_step();
+  std::optional<uint64_t> first =
+      start->plan.NextStepOnShard(shard, request.start_step());
+  if (!first.has_value() ||
+      (start->end_step != 0 && *first >= start->end_step)) {
+    return start;  // No step here: an empty stream.
+  }
+  start->next_step = *first;
+  OrderedBatchOptions batch_options;
+  batch_options.seed = pipeline_->options().seed;
+  batch_options.prefetch_batches = pipeline_->options().prefetch_batches;
+  batch_options.layouts = pipeline_->layouts();
+  start->producer = std::make_shared<OrderedBatchProducer>(
+      options_.epochs, &pipeline_->decode_pool(), metrics_,
+      std::move(batch_options), start->plan, shard, *first, start->end_step);
+  return start;
+}
+
+void InputServiceImpl::Retire(std::shared_ptr<OrderedBatchProducer> producer) {
+  if (producer == nullptr) return;
+  producer->Cancel();
+  absl::MutexLock lock(&mu_);
+  retired_.push_back(std::move(producer));
+}
+
+void InputServiceImpl::ReapProducers() {
+  std::vector<std::shared_ptr<OrderedBatchProducer>> exited;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::partition(
+        retired_.begin(), retired_.end(),
+        [](const std::shared_ptr<OrderedBatchProducer>& p) {
+          return !p->exited();
+        });
+    exited.assign(std::make_move_iterator(it),
+                  std::make_move_iterator(retired_.end()));
+    retired_.erase(it, retired_.end());
+  }
+  // Their threads have returned: joining them does not wait.
+  for (auto& producer : exited) producer->Stop();
+}
 
 grpc::ServerUnaryReactor* InputServiceImpl::GetDatasetInfo(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
@@ -336,9 +514,40 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
                      " exceeds the maximum of ", kMaxConsumerIdBytes,
                      " bytes")));
   }
+  std::unique_ptr<OrderedStart> ordered;
+  if (parsed.ordering() == v1::ORDERING_DETERMINISTIC) {
+    ReapProducers();
+    {
+      absl::MutexLock lock(&mu_);
+      if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
+    }
+    absl::StatusOr<std::unique_ptr<OrderedStart>> start = StartOrdered(parsed);
+    if (!start.ok()) {
+      metrics_->stream_errors(absl::IsInvalidArgument(start.status())
+                                  ? "invalid_argument"
+                                  : "failed_precondition")
+          .Increment();
+      return new RejectedStream<grpc::ByteBuffer>(
+          ToGrpcStatus(start.status()));
+    }
+    ordered = *std::move(start);
+    if (ordered->producer == nullptr) {
+      return new RejectedStream<grpc::ByteBuffer>(grpc::Status::OK);
+    }
+  } else if (parsed.ordering() != v1::ORDERING_UNSPECIFIED &&
+             parsed.ordering() != v1::ORDERING_ARRIVAL) {
+    metrics_->stream_errors("invalid_argument").Increment();
+    return new RejectedStream<grpc::ByteBuffer>(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("ordering: must be ORDERING_ARRIVAL (1) or "
+                     "ORDERING_DETERMINISTIC (2), got ",
+                     static_cast<int>(parsed.ordering()))));
+  }
   BatchStreamReactor* stream;
   {
     absl::MutexLock lock(&mu_);
+    // A refused deterministic stream's producer is stopped when `ordered`
+    // goes out of scope (after the lock).
     if (draining_) return new RejectedStream<grpc::ByteBuffer>(Draining());
     if (streams_.size() >= static_cast<size_t>(options_.max_streams)) {
       metrics_->stream_errors("resource_exhausted").Increment();
@@ -348,7 +557,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
                        " concurrent StreamBatches calls; retry later or use "
                        "another replica")));
     }
-    stream = new BatchStreamReactor(this, parsed.consumer_id());
+    stream = new BatchStreamReactor(this, parsed.consumer_id(),
+                                    std::move(ordered));
     streams_.insert(stream);
     metrics_->active_streams().Set(static_cast<double>(streams_.size()));
   }

@@ -4,14 +4,20 @@
 //
 // Methods are raw (ByteBuffer) callback methods: batches go out as zero-copy
 // slices (see wire.h), and bad request bytes get INVALID_ARGUMENT. Each stream has one write in flight, which
-// gives backpressure for free. In REAL mode each batch goes to exactly one
-// stream; a batch whose write fails goes back to the front of the queue for
-// the next stream. This class is thread-safe.
+// gives backpressure for free. Arrival streams: in REAL mode each batch goes
+// to exactly one stream; a batch whose write fails goes back to the front of
+// the queue for the next stream. Deterministic streams get exactly the
+// batches of their (rank, world_size) steps that fall on this shard, built
+// for them by an OrderedBatchProducer; in SYNTHETIC mode they get the cached
+// batch carrying the next real step, which stays unsent. This class is
+// thread-safe.
 #ifndef INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
 #define INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
 
 #include <cstddef>
+#include <memory>
 #include <set>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -21,6 +27,8 @@
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/mode_controller.h"
+#include "server/pipeline/epoch_plan.h"
+#include "server/pipeline/ordered_batches.h"
 #include "server/pipeline/pipeline.h"
 #include "server/transport/synthetic_cache.h"
 #include "server/transport/wire.h"
@@ -41,6 +49,9 @@ class InputServiceImpl final
     int max_streams = 64;
     BatchWireInfo wire;     // Shard fields for batch headers.
     v1::DatasetInfo info;   // Static part of GetDatasetInfo.
+    // The shard's deterministic order; null when the dataset has none
+    // (deterministic streams are then refused). Must outlive the service.
+    EpochPlan* epochs = nullptr;
   };
 
   // All pointers must outlive the service.
@@ -78,6 +89,16 @@ class InputServiceImpl final
                             const char* rpc);
   void Unregister(BatchStreamReactor* stream);
   void Unregister(ModeWatchReactor* watch);
+  // Checks a deterministic request and starts its producer: the stream's
+  // state, or the status to end it with at once (OK for a rank with no step
+  // on this shard).
+  struct OrderedStart;
+  absl::StatusOr<std::unique_ptr<OrderedStart>> StartOrdered(
+      const v1::StreamBatchesRequest& request);
+  // A finished deterministic stream's producer: cancelled at once (maybe on
+  // its own thread), joined later by ReapProducers() or the destructor.
+  void Retire(std::shared_ptr<OrderedBatchProducer> producer);
+  void ReapProducers();
 
   Pipeline* const pipeline_;
   ModeController* const mode_;
@@ -89,6 +110,8 @@ class InputServiceImpl final
   std::set<BatchStreamReactor*> streams_ ABSL_GUARDED_BY(mu_);
   std::set<ModeWatchReactor*> watches_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::shared_ptr<OrderedBatchProducer>> retired_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace inputserve

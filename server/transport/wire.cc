@@ -47,6 +47,11 @@ EncodedBatch EncodeBatch(const BatchPtr& batch, const BatchWireInfo& info,
   header.set_epoch(batch->epoch);
   header.set_shard_index(info.shard_index);
   header.set_num_shards(info.num_shards);
+  if (batch->deterministic) {
+    header.set_deterministic(true);
+    header.set_step(batch->step);
+    header.set_batch_index(batch->batch_index);
+  }
   for (const TensorLayout& t : batch->tensors) ToProto(t, header.add_tensors());
   const std::string header_bytes = header.SerializeAsString();
 
