@@ -11,9 +11,11 @@
 //   ratio=<det/arr> stall_max_gap_ms=<x> undisturbed_max_gap_ms=<x>
 //   stall_extra_ms=<x> restart_ms=<x> replicas=<n>
 // on one line.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>

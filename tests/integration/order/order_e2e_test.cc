@@ -236,13 +236,18 @@ void WaitUntilStalled(const std::string& path, absl::Duration quiet) {
   }
 }
 
-absl::StatusOr<double> RealBatchesSent(ServerProcess& server) {
+// One sample of a replica's /metrics.
+absl::StatusOr<double> Metric(ServerProcess& server,
+                              const std::string& sample) {
   absl::StatusOr<std::string> text =
       testing::HttpGet(server.metrics_port(), "/metrics");
   if (!text.ok()) return text.status();
-  return testing::MetricValue(*text,
-                              "inputserve_batches_sent_total{mode=\"real\"}");
+  return testing::MetricValue(*text, sample);
 }
+
+constexpr char kOpenStreams[] = "inputserve_deterministic_streams";
+constexpr char kBatchesBuilt[] =
+    "inputserve_deterministic_batches_built_total";
 
 class OrderE2eTest : public ::testing::Test {
  protected:
@@ -369,25 +374,25 @@ TEST_F(OrderE2eTest, KilledReplicaFailsOverToItsTwinWithNothingLost) {
   ASSERT_TRUE(twin.ok()) << twin.status();
   std::vector<Replica>& replicas = *cluster;
   replicas.push_back(*std::move(twin));
-  // Replicas 1 and 3 serve shard 1.
-  int killed = -1;
-  double survivor_before = 0;
-  std::vector<std::string> lines =
-      RunThroughFault(replicas, [&] {
-        // Kill the replica of shard 1 the trainer streams from.
-        absl::StatusOr<double> sent = RealBatchesSent(*replicas[1].process);
-        killed = sent.ok() && *sent > 0 ? 1 : 3;
-        const int survivor = killed == 1 ? 3 : 1;
-        survivor_before =
-            RealBatchesSent(*replicas[survivor].process).value_or(0);
-        replicas[killed].process->Kill();
-      });
+  // Replicas 1 and 3 serve shard 1; the client streams from one of them.
+  int killed = -1, survivor = -1;
+  double survivor_built = 0;
+  std::vector<std::string> lines = RunThroughFault(replicas, [&] {
+    absl::StatusOr<double> open = Metric(*replicas[1].process, kOpenStreams);
+    ASSERT_TRUE(open.ok()) << open.status();
+    killed = *open > 0 ? 1 : 3;
+    survivor = 4 - killed;
+    survivor_built =
+        Metric(*replicas[survivor].process, kBatchesBuilt).value_or(-1);
+    replicas[killed].process->Kill();
+  });
   EXPECT_EQ(lines, *reference_);
+  ASSERT_GE(survivor, 0);
   // The rest of shard 1 came from the twin.
-  const int survivor = killed == 1 ? 3 : 1;
-  absl::StatusOr<double> after = RealBatchesSent(*replicas[survivor].process);
-  ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_GT(*after, survivor_before);
+  absl::StatusOr<double> built =
+      Metric(*replicas[survivor].process, kBatchesBuilt);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_GT(*built, survivor_built);
 }
 
 TEST_F(OrderE2eTest, ReplicaRestartedOnItsPortCostsNoBatch) {
