@@ -8,9 +8,10 @@
 //
 // Prints
 //   RESULT arrival_images_per_sec=<x> deterministic_images_per_sec=<x>
-//   ratio=<det/arr> stall_max_gap_ms=<x> undisturbed_max_gap_ms=<x>
-//   stall_extra_ms=<x> restart_ms=<x> replicas=<n>
-// on one line.
+//   ratio=<det/arr> arrival_cpu_ms_per_image=<x>
+//   deterministic_cpu_ms_per_image=<x> stall_max_gap_ms=<x>
+//   undisturbed_max_gap_ms=<x> stall_extra_ms=<x> restart_ms=<x> replicas=<n>
+// on one line (CPU: servers and client together over the timed batches).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -43,9 +44,16 @@ ABSL_FLAG(int, max_size, 400, "Largest generated image side.");
 ABSL_FLAG(int, image_size, 128, "--image_size of the servers.");
 ABSL_FLAG(int, batch_size, 64, "--batch_size of the servers.");
 ABSL_FLAG(int, decode_threads, 0, "--decode_threads of each server.");
-ABSL_FLAG(int, warmup, 3, "Batches read before timing each run.");
-ABSL_FLAG(int, batches, 30, "Timed batches per run and order.");
-ABSL_FLAG(int, runs, 3, "Alternating arrival/deterministic runs.");
+ABSL_FLAG(int, warmup, 16,
+          "Batches read before timing each run (more than the arrival "
+          "batches the servers hold built: --prefetch_batches 4 each).");
+ABSL_FLAG(int, batches, 150,
+          "Timed batches per run and order. Short runs favour arrival: a "
+          "deterministic stream's servers first build ahead as far as the "
+          "transport buffers let them.");
+ABSL_FLAG(int, runs, 3,
+          "Alternating arrival/deterministic runs, then as many pairs of "
+          "stall runs.");
 ABSL_FLAG(int, stall_batches, 40,
           "Steps of each stall run; the replica dies after a third of them.");
 
@@ -95,7 +103,8 @@ absl::StatusOr<std::unique_ptr<Client>> MakeClient(
 }
 
 // When each of `count` batches arrived, after `warmup` untimed ones;
-// `on_batch(i)` runs after timed batch i.
+// `on_batch(-1)` runs when the timed part starts, `on_batch(i)` after timed
+// batch i.
 absl::StatusOr<std::vector<absl::Time>> Read(
     Client* client, int warmup, int count,
     const std::function<void(int)>& on_batch = nullptr) {
@@ -103,6 +112,7 @@ absl::StatusOr<std::vector<absl::Time>> Read(
     absl::StatusOr<const Batch*> b = client->Next();
     if (!b.ok()) return b.status();
   }
+  if (on_batch) on_batch(-1);
   std::vector<absl::Time> times = {absl::Now()};
   for (int i = 0; i < count; ++i) {
     absl::StatusOr<const Batch*> b = client->Next();
@@ -121,17 +131,42 @@ double LongestGapMs(const std::vector<absl::Time>& times) {
   return gap;
 }
 
-absl::StatusOr<double> ImagesPerSec(const std::vector<Replica>& replicas,
-                                    Ordering ordering) {
+// CPU seconds of every replica and of this process (the client) so far.
+absl::StatusOr<double> CpuSeconds(const std::vector<Replica>& replicas) {
+  double total = 0;
+  for (const Replica& r : replicas) {
+    absl::StatusOr<double> s = ProcessCpuSeconds(r.process->pid());
+    if (!s.ok()) return s.status();
+    total += *s;
+  }
+  absl::StatusOr<double> self = ProcessCpuSeconds(getpid());
+  if (!self.ok()) return self.status();
+  return total + *self;
+}
+
+struct Rate {
+  double images_per_sec = 0;
+  double cpu_ms_per_image = 0;  // Servers and client together.
+};
+
+absl::StatusOr<Rate> Measure(const std::vector<Replica>& replicas,
+                             Ordering ordering) {
   absl::StatusOr<std::unique_ptr<Client>> client =
       MakeClient(replicas, ordering);
   if (!client.ok()) return client.status();
   const int batches = absl::GetFlag(FLAGS_batches);
+  absl::StatusOr<double> cpu_before = 0.0;
   absl::StatusOr<std::vector<absl::Time>> times =
-      Read(client->get(), absl::GetFlag(FLAGS_warmup), batches);
+      Read(client->get(), absl::GetFlag(FLAGS_warmup), batches, [&](int i) {
+        if (i == -1) cpu_before = CpuSeconds(replicas);
+      });
   if (!times.ok()) return times.status();
+  absl::StatusOr<double> cpu_after = CpuSeconds(replicas);
+  if (!cpu_before.ok()) return cpu_before.status();
+  if (!cpu_after.ok()) return cpu_after.status();
+  const double images = 1.0 * batches * absl::GetFlag(FLAGS_batch_size);
   const double s = absl::ToDoubleSeconds(times->back() - times->front());
-  return s > 0 ? batches * absl::GetFlag(FLAGS_batch_size) / s : 0;
+  return Rate{s > 0 ? images / s : 0, 1000 * (*cpu_after - *cpu_before) / images};
 }
 
 struct StallRun {
@@ -202,12 +237,13 @@ int Main() {
                  replicas.status().ToString().c_str());
     return 1;
   }
-  std::vector<double> arrival, deterministic;
+  std::vector<double> arrival, deterministic, ratios, arrival_cpu, det_cpu;
   for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
     // Alternate which order goes first so drift hits both alike.
+    Rate rates[2];
     for (int k = 0; k < 2; ++k) {
       const bool det = (run + k) % 2 == 1;
-      absl::StatusOr<double> rate = ImagesPerSec(
+      absl::StatusOr<Rate> rate = Measure(
           *replicas, det ? Ordering::kDeterministic : Ordering::kArrival);
       if (!rate.ok()) {
         std::fprintf(stderr, "order_bench: %s run %d: %s\n",
@@ -215,27 +251,50 @@ int Main() {
                      rate.status().ToString().c_str());
         return 1;
       }
-      (det ? deterministic : arrival).push_back(*rate);
-      std::printf("run %d %-13s %.1f images/s\n", run,
-                  det ? "deterministic" : "arrival", *rate);
+      rates[det ? 1 : 0] = *rate;
+      std::printf("run %d %-13s %.1f images/s %.3f CPU ms/image\n", run,
+                  det ? "deterministic" : "arrival", rate->images_per_sec,
+                  rate->cpu_ms_per_image);
+    }
+    arrival.push_back(rates[0].images_per_sec);
+    deterministic.push_back(rates[1].images_per_sec);
+    arrival_cpu.push_back(rates[0].cpu_ms_per_image);
+    det_cpu.push_back(rates[1].cpu_ms_per_image);
+    if (rates[0].images_per_sec > 0) {
+      ratios.push_back(rates[1].images_per_sec / rates[0].images_per_sec);
     }
   }
-  absl::StatusOr<StallRun> calm = Stall(&*replicas, /*kill=*/false);
-  absl::StatusOr<StallRun> hit =
-      calm.ok() ? Stall(&*replicas, /*kill=*/true) : calm;
-  if (!hit.ok()) {
-    std::fprintf(stderr, "order_bench: stall run: %s\n",
-                 hit.status().ToString().c_str());
-    return 1;
+  std::vector<double> gap, calm_gap, extra, restart;
+  for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
+    absl::StatusOr<StallRun> calm = Stall(&*replicas, /*kill=*/false);
+    absl::StatusOr<StallRun> hit =
+        calm.ok() ? Stall(&*replicas, /*kill=*/true) : calm;
+    if (!hit.ok()) {
+      std::fprintf(stderr, "order_bench: stall run %d: %s\n", run,
+                   hit.status().ToString().c_str());
+      return 1;
+    }
+    std::printf(
+        "stall run %d: longest gap %.0f ms (undisturbed %.0f ms), %.0f ms "
+        "longer than undisturbed, restart took %.0f ms\n",
+        run, hit->max_gap_ms, calm->max_gap_ms,
+        1000 * (hit->seconds - calm->seconds), hit->restart_ms);
+    gap.push_back(hit->max_gap_ms);
+    calm_gap.push_back(calm->max_gap_ms);
+    extra.push_back(1000 * (hit->seconds - calm->seconds));
+    restart.push_back(hit->restart_ms);
   }
-  const double arr = Median(arrival), det = Median(deterministic);
+  // ratio: the median of each run's pair (adjacent in time, so the load of
+  // the moment hits both).
   std::printf(
       "RESULT arrival_images_per_sec=%.1f deterministic_images_per_sec=%.1f "
-      "ratio=%.3f stall_max_gap_ms=%.0f undisturbed_max_gap_ms=%.0f "
-      "stall_extra_ms=%.0f restart_ms=%.0f replicas=%d\n",
-      arr, det, arr > 0 ? det / arr : 0, hit->max_gap_ms, calm->max_gap_ms,
-      1000 * (hit->seconds - calm->seconds), hit->restart_ms,
-      absl::GetFlag(FLAGS_replicas));
+      "ratio=%.3f arrival_cpu_ms_per_image=%.3f "
+      "deterministic_cpu_ms_per_image=%.3f stall_max_gap_ms=%.0f "
+      "undisturbed_max_gap_ms=%.0f stall_extra_ms=%.0f restart_ms=%.0f "
+      "replicas=%d\n",
+      Median(arrival), Median(deterministic), Median(ratios),
+      Median(arrival_cpu), Median(det_cpu), Median(gap), Median(calm_gap),
+      Median(extra), Median(restart), absl::GetFlag(FLAGS_replicas));
   return 0;
 }
 
