@@ -24,8 +24,8 @@ struct EvpMdCtxDeleter {
 class PayloadHasher {
  public:
   absl::Status Init() {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(),
-                                             nullptr) != 1) {
+    if (ctx_ == nullptr ||
+        EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
       return absl::InternalError("OpenSSL could not start a SHA-256 digest");
     }
     return absl::OkStatus();
@@ -83,9 +83,8 @@ absl::StatusOr<std::string> StepDigestLine(const Batch& batch,
     }
     if (!same) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "device ", device.device,
-          " holds other tensors than device ", batch.devices[0].device,
-          ": cannot digest the step"));
+          "device ", device.device, " holds other tensors than device ",
+          batch.devices[0].device, ": cannot digest the step"));
     }
   }
   PayloadHasher hasher;
@@ -118,8 +117,7 @@ StepDigestWriter::~StepDigestWriter() { std::fclose(file_); }
 
 absl::Status StepDigestWriter::Write(const Batch& batch,
                                      GradientBackend* backend) {
-  INPUTSERVE_ASSIGN_OR_RETURN(std::string line,
-                              StepDigestLine(batch, backend));
+  INPUTSERVE_ASSIGN_OR_RETURN(std::string line, StepDigestLine(batch, backend));
   line.push_back('\n');
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
       std::fflush(file_) != 0) {

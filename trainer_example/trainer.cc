@@ -93,8 +93,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     INPUTSERVE_ASSIGN_OR_RETURN(digest,
                                 StepDigestWriter::Open(options.digest_file));
   }
-  return std::unique_ptr<Trainer>(new Trainer(
-      options, client, log, std::move(backend), std::move(digest)));
+  return std::unique_ptr<Trainer>(
+      new Trainer(options, client, log, std::move(backend), std::move(digest)));
 }
 
 Trainer::Trainer(const TrainerOptions& options, Client* client,

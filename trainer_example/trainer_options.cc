@@ -37,9 +37,8 @@ absl::StatusOr<std::vector<std::string>> ParseServerList(
 absl::StatusOr<Ordering> ParseOrdering(absl::string_view ordering) {
   if (ordering == "arrival") return Ordering::kArrival;
   if (ordering == "deterministic") return Ordering::kDeterministic;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--ordering must be arrival or deterministic, got '",
-                   ordering, "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--ordering must be arrival or deterministic, got '", ordering, "'"));
 }
 
 namespace {
@@ -56,8 +55,8 @@ absl::Status ValidateOrderFlags(const TrainerOptions& options) {
                      options.world_size, "), got ", options.rank));
   }
   if (options.start_step < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--start_step must be >= 0, got ", options.start_step));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--start_step must be >= 0, got ", options.start_step));
   }
   if (options.num_epochs < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -70,9 +69,10 @@ absl::Status ValidateOrderFlags(const TrainerOptions& options) {
                        : options.num_epochs != 0 ? "--num_epochs"
                                                  : nullptr;
     if (flag != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          flag, " needs --ordering=deterministic (arrival order has no "
-                "ranks, steps or epochs to plan)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag,
+                       " needs --ordering=deterministic (arrival order has no "
+                       "ranks, steps or epochs to plan)"));
     }
   }
   return absl::OkStatus();

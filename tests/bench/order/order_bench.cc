@@ -73,14 +73,16 @@ absl::StatusOr<std::vector<Replica>> StartReplicas(const std::string& dir) {
   std::vector<Replica> replicas;
   for (int s = 0; s < n; ++s) {
     Replica r;
-    r.args = {"--dataset=imagenet:" + dir + "/train-*",
-              absl::StrCat("--num_shards=", n),
-              absl::StrCat("--shard_index=", s),
-              absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
-              absl::StrCat("--image_size=", absl::GetFlag(FLAGS_image_size)),
-              absl::StrCat("--decode_threads=",
-                           absl::GetFlag(FLAGS_decode_threads)),
-              "--seed=3", "--admin_listen=", "--metrics_listen="};
+    r.args = {
+        "--dataset=imagenet:" + dir + "/train-*",
+        absl::StrCat("--num_shards=", n),
+        absl::StrCat("--shard_index=", s),
+        absl::StrCat("--batch_size=", absl::GetFlag(FLAGS_batch_size)),
+        absl::StrCat("--image_size=", absl::GetFlag(FLAGS_image_size)),
+        absl::StrCat("--decode_threads=", absl::GetFlag(FLAGS_decode_threads)),
+        "--seed=3",
+        "--admin_listen=",
+        "--metrics_listen="};
     absl::StatusOr<std::unique_ptr<ServerProcess>> p =
         ServerProcess::Start(r.args);
     if (!p.ok()) return p.status();
@@ -166,7 +168,8 @@ absl::StatusOr<Rate> Measure(const std::vector<Replica>& replicas,
   if (!cpu_after.ok()) return cpu_after.status();
   const double images = 1.0 * batches * absl::GetFlag(FLAGS_batch_size);
   const double s = absl::ToDoubleSeconds(times->back() - times->front());
-  return Rate{s > 0 ? images / s : 0, 1000 * (*cpu_after - *cpu_before) / images};
+  return Rate{s > 0 ? images / s : 0,
+              1000 * (*cpu_after - *cpu_before) / images};
 }
 
 struct StallRun {
@@ -306,8 +309,8 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_replicas) < 1 || absl::GetFlag(FLAGS_replicas) > 8 ||
       absl::GetFlag(FLAGS_batches) < 1 || absl::GetFlag(FLAGS_runs) < 1 ||
       absl::GetFlag(FLAGS_stall_batches) < 3 ||
-      absl::GetFlag(FLAGS_records) < absl::GetFlag(FLAGS_replicas) *
-                                         absl::GetFlag(FLAGS_batch_size)) {
+      absl::GetFlag(FLAGS_records) <
+          absl::GetFlag(FLAGS_replicas) * absl::GetFlag(FLAGS_batch_size)) {
     std::fprintf(stderr,
                  "order_bench: need 1 <= --replicas <= 8, --batches >= 1, "
                  "--runs >= 1, --stall_batches >= 3 and --records >= "

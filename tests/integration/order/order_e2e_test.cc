@@ -121,9 +121,9 @@ absl::Status Restart(Replica* r) {
 // A CIFAR-10 replica of `shard` (augmentation on, so its seeding is part of
 // what the digests compare).
 absl::StatusOr<Replica> StartCifarReplica(int shard, int decode_threads) {
-  return StartReplica("cifar10:" + *cifar_dir, shard, kCifarBatch,
-                      {absl::StrCat("--decode_threads=", decode_threads),
-                       "--augment=true"});
+  return StartReplica(
+      "cifar10:" + *cifar_dir, shard, kCifarBatch,
+      {absl::StrCat("--decode_threads=", decode_threads), "--augment=true"});
 }
 
 // Replicas of shards 0..kShards-1; `start` makes one.
@@ -163,7 +163,7 @@ std::vector<std::string> TrainerArgv(const std::string& servers,
   std::vector<std::string> argv = {
       BinPath("trainer_example"), "--servers=" + servers,
       "--ordering=deterministic", "--digest_file=" + digest,
-      "--log_every=100000", "--unavailable_timeout=60s"};
+      "--log_every=100000",       "--unavailable_timeout=60s"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   return argv;
 }
@@ -176,8 +176,8 @@ absl::StatusOr<std::vector<std::string>> RunTrainer(
   CommandResult r = RunCommand(TrainerArgv(servers, digest, std::move(flags)),
                                absl::Seconds(120));
   if (r.exit_code != 0) {
-    return absl::InternalError(absl::StrCat(
-        "trainer_example exited ", r.exit_code, ":\n", r.output));
+    return absl::InternalError(
+        absl::StrCat("trainer_example exited ", r.exit_code, ":\n", r.output));
   }
   return ReadLines(digest);
 }
@@ -247,8 +247,7 @@ absl::StatusOr<double> Metric(ServerProcess& server,
 }
 
 constexpr char kOpenStreams[] = "inputserve_deterministic_streams";
-constexpr char kBatchesBuilt[] =
-    "inputserve_deterministic_batches_built_total";
+constexpr char kBatchesBuilt[] = "inputserve_deterministic_batches_built_total";
 
 class OrderE2eTest : public ::testing::Test {
  protected:
@@ -284,11 +283,10 @@ class OrderE2eTest : public ::testing::Test {
   std::vector<std::string> RunThroughFault(
       const std::vector<Replica>& replicas, const std::function<void()>& fault,
       const std::function<void(const std::string& digest)>& repair = nullptr) {
-    const std::string digest =
-        testing::MakeTempDir("order_fault") + "/d.txt";
-    std::unique_ptr<BackgroundCommand> trainer = BackgroundCommand::Start(
-        TrainerArgv(Servers(replicas), digest,
-                    {absl::StrCat("--steps=", kSteps)}));
+    const std::string digest = testing::MakeTempDir("order_fault") + "/d.txt";
+    std::unique_ptr<BackgroundCommand> trainer =
+        BackgroundCommand::Start(TrainerArgv(
+            Servers(replicas), digest, {absl::StrCat("--steps=", kSteps)}));
     if (!WaitForLines(digest, 5, trainer.get())) return {};
     // Frozen, the trainer cannot race the fault: it resumes into a dead
     // stream with most of the run still ahead.
@@ -348,21 +346,20 @@ TEST_F(OrderE2eTest, DigestsRepeatAcrossRunsFreshServersAndDecodeThreads) {
 
 TEST_F(OrderE2eTest, ResumeAtStepKYieldsTheUninterruptedRunFromK) {
   constexpr int kResume = 137;
-  absl::StatusOr<std::vector<std::string>> resumed =
-      RunTrainer(Servers(*cluster_),
-                 {absl::StrCat("--start_step=", kResume),
-                  absl::StrCat("--steps=", kSteps - kResume)});
+  absl::StatusOr<std::vector<std::string>> resumed = RunTrainer(
+      Servers(*cluster_), {absl::StrCat("--start_step=", kResume),
+                           absl::StrCat("--steps=", kSteps - kResume)});
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(*resumed, std::vector<std::string>(reference_->begin() + kResume,
-                                                reference_->end()));
+                                               reference_->end()));
 
   // Rank 1 of 2: a resume mid-epoch equals its own uninterrupted run.
   absl::StatusOr<std::vector<std::string>> rank1 = RunTrainer(
       Servers(*cluster_), {"--rank=1", "--world_size=2", "--steps=60"});
   ASSERT_TRUE(rank1.ok()) << rank1.status();
-  absl::StatusOr<std::vector<std::string>> rank1_resumed =
-      RunTrainer(Servers(*cluster_), {"--rank=1", "--world_size=2",
-                                      "--start_step=25", "--steps=35"});
+  absl::StatusOr<std::vector<std::string>> rank1_resumed = RunTrainer(
+      Servers(*cluster_),
+      {"--rank=1", "--world_size=2", "--start_step=25", "--steps=35"});
   ASSERT_TRUE(rank1_resumed.ok()) << rank1_resumed.status();
   EXPECT_EQ(*rank1_resumed,
             std::vector<std::string>(rank1->begin() + 25, rank1->end()));
@@ -416,6 +413,64 @@ TEST_F(OrderE2eTest, ReplicaRestartedOnItsPortCostsNoBatch) {
   EXPECT_EQ(lines, *reference_);
 }
 
+TEST_F(OrderE2eTest, SyntheticModeStepsDoNotConsumeTheRealOrder) {
+  const std::string dir = testing::MakeTempDir("order_synthetic");
+  testing::WriteFileOrDie(dir + "/token", "order-token\n");
+  absl::StatusOr<std::vector<Replica>> cluster = StartCluster([&](int s) {
+    return StartReplica(
+        "cifar10:" + *cifar_dir, s, kCifarBatch,
+        {"--decode_threads=1", "--augment=true", "--admin_listen=127.0.0.1:0",
+         "--admin_token_file=" + dir + "/token"});
+  });
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  auto set_mode = [&](const std::string& mode) {
+    for (Replica& r : *cluster) {
+      CommandResult c = RunCommand(
+          {BinPath("inputserve-admin"), "--server=" + r.process->admin_target(),
+           "--token_file=" + dir + "/token", "set-mode", mode});
+      ASSERT_EQ(c.exit_code, 0) << c.output;
+    }
+  };
+  const std::string digest = dir + "/d.txt";
+  std::unique_ptr<BackgroundCommand> trainer =
+      BackgroundCommand::Start(TrainerArgv(Servers(*cluster), digest,
+                                           {absl::StrCat("--steps=", kSteps)}));
+  ASSERT_TRUE(WaitForLines(digest, 5, trainer.get()));
+  set_mode("synthetic");
+  // Once the trainer reads from the cache, some hundred steps, then back.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (trainer->output().find("-> synthetic") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_THAT(trainer->output(), ::testing::HasSubstr("-> synthetic"));
+  ASSERT_TRUE(WaitForLines(digest, LineCount(digest) + 100, trainer.get()));
+  set_mode("real");
+  ASSERT_EQ(trainer->Wait(absl::Seconds(120)), 0) << trainer->output();
+  EXPECT_THAT(trainer->output(), ::testing::HasSubstr("synthetic -> real"));
+
+  // A cached batch carries the step of the next real batch, which follows
+  // it: per step the last line is the real one, and the real steps run on
+  // exactly as in the uninterrupted run.
+  const std::vector<std::string> lines = ReadLines(digest);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kSteps));
+  std::vector<std::string> real;
+  uint64_t previous = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const uint64_t step = Parse(lines[i]).step;
+    ASSERT_GE(step, previous) << "line " << i;
+    if (i > 0 && step == previous) real.pop_back();
+    real.push_back(lines[i]);
+    previous = step;
+  }
+  EXPECT_LT(real.size(), lines.size()) << "no step came from the cache";
+  // The last step may have been served from the cache only.
+  real.pop_back();
+  ASSERT_LE(real.size(), reference_->size());
+  EXPECT_EQ(real, std::vector<std::string>(reference_->begin(),
+                                           reference_->begin() + real.size()));
+}
+
 // The labels of eval_dir's records are their numbers, so a rank's digest
 // lines say exactly which examples it got.
 class EvaluationTest : public ::testing::Test {
@@ -458,17 +513,16 @@ class EvaluationTest : public ::testing::Test {
 
   static absl::StatusOr<std::vector<Replica>> StartEvalCluster() {
     return StartCluster([](int s) {
-      return StartReplica("imagenet:" + *eval_dir + "/eval-*", s, kEvalBatch,
-                          {"--decode_threads=1", "--augment=false",
-                           "--image_size=32"});
+      return StartReplica(
+          "imagenet:" + *eval_dir + "/eval-*", s, kEvalBatch,
+          {"--decode_threads=1", "--augment=false", "--image_size=32"});
     });
   }
 
   static RankPlan Plan(int rank, int world_size, bool drop_remainder) {
-    absl::StatusOr<RankPlan> plan =
-        RankPlan::Create(ShardLayout{kEvalBatch, {34, 33, 33}},
-                         static_cast<uint32_t>(rank),
-                         static_cast<uint32_t>(world_size), drop_remainder);
+    absl::StatusOr<RankPlan> plan = RankPlan::Create(
+        ShardLayout{kEvalBatch, {34, 33, 33}}, static_cast<uint32_t>(rank),
+        static_cast<uint32_t>(world_size), drop_remainder);
     EXPECT_TRUE(plan.ok()) << plan.status();
     return *plan;
   }
@@ -524,8 +578,8 @@ TEST_F(EvaluationTest, TrainingGivesEveryRankEqualFullBatchesNoneTwice) {
     ASSERT_EQ(by_epoch.size(), static_cast<size_t>(kEpochs));
     for (auto& [epoch, labels] : by_epoch) {
       std::set<int64_t> distinct(labels.begin(), labels.end());
-      EXPECT_EQ(distinct.size(), labels.size()) << "an example twice in epoch "
-                                                << epoch;
+      EXPECT_EQ(distinct.size(), labels.size())
+          << "an example twice in epoch " << epoch;
       EXPECT_EQ(labels.size(), world_size * per_epoch * kEvalBatch);
     }
   }

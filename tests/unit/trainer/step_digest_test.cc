@@ -37,16 +37,14 @@ TEST(StepDigestLineTest, HashesTheTensorsOverAllDevicesInOrder) {
   // Device 0 has image "a" and label 7, device 1 image "bc" and labels
   // -1, 1000: the payload is "abc" followed by the three labels.
   batch.devices.resize(2);
-  batch.devices[0].tensors = {
-      View("image", ElementType::kUint8, a.data(), 1),
-      View("label", ElementType::kInt32, labels, 4)};
+  batch.devices[0].tensors = {View("image", ElementType::kUint8, a.data(), 1),
+                              View("label", ElementType::kInt32, labels, 4)};
   batch.devices[1].tensors = {
       View("image", ElementType::kUint8, bc.data(), 2),
       View("label", ElementType::kInt32, labels + 1, 8)};
   absl::StatusOr<std::string> line = StepDigestLine(batch, backend.get());
   ASSERT_TRUE(line.ok()) << line.status();
-  EXPECT_THAT(*line, ::testing::MatchesRegex(
-                         "41 3 [0-9a-f]{64} 7,-1,1000"));
+  EXPECT_THAT(*line, ::testing::MatchesRegex("41 3 [0-9a-f]{64} 7,-1,1000"));
   EXPECT_THAT(*line, ::testing::Not(HasSubstr(kShaAbc)));
 
   // Without labels the payload is exactly "abc".
