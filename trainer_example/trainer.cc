@@ -83,13 +83,13 @@ std::string FormatSummaryLine(const TrainSummary& summary) {
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
-    const TrainerOptions& options, Client* client, std::ostream* log) {
+    const TrainerOptions& options, Client* client, std::ostream* log,
+    std::unique_ptr<StepDigestWriter> digest) {
   INPUTSERVE_RETURN_IF_ERROR(ValidateTrainerOptions(options));
   INPUTSERVE_ASSIGN_OR_RETURN(
       std::unique_ptr<GradientBackend> backend,
       MakeBackend(client->memory_kind(), options.cuda_streams));
-  std::unique_ptr<StepDigestWriter> digest;
-  if (!options.digest_file.empty()) {
+  if (digest == nullptr && !options.digest_file.empty()) {
     INPUTSERVE_ASSIGN_OR_RETURN(digest,
                                 StepDigestWriter::Open(options.digest_file));
   }

@@ -44,9 +44,12 @@ std::string FormatSummaryLine(const TrainSummary& summary);
 
 class Trainer {
  public:
-  // `client` must outlive the Trainer; progress lines go to `log`.
+  // `client` must outlive the Trainer; progress lines go to `log`. Digest
+  // lines go to `digest`, else to options.digest_file opened here (callers
+  // that want a bad path named before connecting open it first).
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(
-      const TrainerOptions& options, Client* client, std::ostream* log);
+      const TrainerOptions& options, Client* client, std::ostream* log,
+      std::unique_ptr<StepDigestWriter> digest = nullptr);
 
   // Runs options.steps steps, fewer when the client reports the end of its
   // epochs (OUT_OF_RANGE), which is not an error. With options.digest_file,

@@ -84,13 +84,21 @@ int Fail(const std::string& message) {
 int Train(const inputserve::trainer::TrainerOptions& options,
           inputserve::ClientOptions client_options) {
   namespace tr = inputserve::trainer;
+  // The digest file first: a bad path is named before anything connects.
+  std::unique_ptr<tr::StepDigestWriter> digest;
+  if (!options.digest_file.empty()) {
+    absl::StatusOr<std::unique_ptr<tr::StepDigestWriter>> opened =
+        tr::StepDigestWriter::Open(options.digest_file);
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    digest = *std::move(opened);
+  }
   absl::StatusOr<std::unique_ptr<inputserve::Client>> client =
       inputserve::Client::Create(std::move(client_options));
   if (!client.ok()) {
     return Fail("creating the client: " + client.status().ToString());
   }
-  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer =
-      tr::Trainer::Create(options, client->get(), &std::cout);
+  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer = tr::Trainer::Create(
+      options, client->get(), &std::cout, std::move(digest));
   if (!trainer.ok()) return Fail(trainer.status().ToString());
   absl::StatusOr<tr::TrainSummary> summary = (*trainer)->Run();
   if (!summary.ok()) return Fail(summary.status().ToString());

@@ -585,5 +585,40 @@ TEST_F(EvaluationTest, TrainingGivesEveryRankEqualFullBatchesNoneTwice) {
   }
 }
 
+// trainer_example refuses what cannot work, naming the flag or the server's
+// reason, and exits 1 without a SUMMARY.
+TEST(OrderTrainerFlagsTest, BadOrderFlagsAndServersFailClearly) {
+  absl::StatusOr<std::unique_ptr<ServerProcess>> synthetic =
+      ServerProcess::Start(
+          {"--dataset=synthetic:cifar10", "--batch_size=8", "--admin_listen="});
+  ASSERT_TRUE(synthetic.ok()) << synthetic.status();
+  const std::string servers = "--servers=" + (*synthetic)->data_target();
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--ordering=random"}, "--ordering must be arrival or deterministic"},
+      {{"--rank=1", "--world_size=2"}, "--rank needs --ordering=deterministic"},
+      {{"--ordering=deterministic", "--rank=2", "--world_size=2"},
+       "--rank must be in [0, --world_size)"},
+      {{"--ordering=deterministic", "--digest_file=/nonexistent-dir/d.txt"},
+       "--digest_file=/nonexistent-dir/d.txt"},
+      // No fixed epoch: the server serves arrival order only.
+      {{"--ordering=deterministic"}, "FAILED_PRECONDITION"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {BinPath("trainer_example"), servers,
+                                     "--steps=3"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    CommandResult r = RunCommand(argv, absl::Seconds(60));
+    EXPECT_EQ(r.exit_code, 1) << absl::StrJoin(c.flags, " ") << "\n"
+                              << r.output;
+    EXPECT_THAT(r.output, ::testing::HasSubstr("trainer_example: error: "));
+    EXPECT_THAT(r.output, ::testing::HasSubstr(c.message));
+    EXPECT_THAT(r.output, ::testing::Not(::testing::HasSubstr("SUMMARY")));
+  }
+}
+
 }  // namespace
 }  // namespace inputserve
