@@ -1,5 +1,7 @@
 #include "client/batch_layout.h"
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -94,6 +96,66 @@ absl::Status BatchLayout::CheckMatches(
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> BatchLayout::CheckMatchesRows(
+    const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const {
+  if (specs.empty() || specs[0].shape().empty()) {
+    return absl::InvalidArgumentError("the batch's tensors have no dim 0");
+  }
+  const int64_t rows = specs[0].shape(0);
+  if (rows < 1 || rows > batch_size_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", specs[0].name(), "' has ", rows,
+                     " examples; expected 1 to ", batch_size_));
+  }
+  // Compare against the full shapes with this batch's dim 0 put back.
+  google::protobuf::RepeatedPtrField<v1::TensorSpec> full = specs;
+  for (v1::TensorSpec& spec : full) {
+    if (spec.shape().empty() || spec.shape(0) != rows) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", spec.name(), "' has shape ",
+                       ShapeString({spec.shape().begin(), spec.shape().end()}),
+                       "; every tensor of the batch must have dim 0 = ", rows));
+    }
+    spec.set_shape(0, batch_size_);
+  }
+  if (absl::Status s = CheckMatches(full); !s.ok()) return s;
+  return static_cast<int>(rows);
+}
+
+size_t BatchLayout::PayloadBytes(int rows) const {
+  size_t bytes = 0;
+  for (const TensorPlacement& t : tensors_) {
+    bytes += t.num_bytes / batch_size_ * rows;
+  }
+  return bytes;
+}
+
+int BatchLayout::SliceRows(int rows, int slice) const {
+  return rows / num_slices_ + (slice < rows % num_slices_ ? 1 : 0);
+}
+
+int BatchLayout::SliceStart(int rows, int slice) const {
+  return slice * (rows / num_slices_) + std::min(slice, rows % num_slices_);
+}
+
+void BatchLayout::SpreadShortBatch(uint8_t* payload, int rows) const {
+  if (rows >= batch_size_) return;
+  // Every piece moves to an offset at or above its packed one, so moving
+  // them last to first never overwrites a piece not yet moved.
+  size_t packed = PayloadBytes(rows);
+  for (size_t t = tensors_.size(); t-- > 0;) {
+    const TensorPlacement& p = tensors_[t];
+    const size_t example = p.num_bytes / batch_size_;
+    packed -= example * rows;
+    for (int d = num_slices_; d-- > 0;) {
+      const size_t bytes = example * SliceRows(rows, d);
+      if (bytes == 0) continue;
+      std::memmove(payload + p.offset + d * p.slice_bytes,
+                   payload + packed + example * SliceStart(rows, d), bytes);
+    }
+  }
 }
 
 }  // namespace inputserve::client_internal

@@ -46,6 +46,22 @@ class BatchLayout {
   // shapes, order); otherwise a message naming the first difference.
   absl::Status CheckMatches(
       const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const;
+  // As CheckMatches, but every tensor's dim 0 may be any n in
+  // [1, batch_size] (the same for all tensors): a short batch. Returns n.
+  absl::StatusOr<int> CheckMatchesRows(
+      const google::protobuf::RepeatedPtrField<v1::TensorSpec>& specs) const;
+
+  // Short batches of n examples. On the wire their tensors are packed one
+  // after the other with dim 0 = n: PayloadBytes(n) bytes. Slice d gets
+  // SliceRows(n, d) examples, the first n % slices one more than the rest,
+  // starting at example SliceStart(n, d).
+  size_t PayloadBytes(int rows) const;
+  int SliceRows(int rows, int slice) const;
+  int SliceStart(int rows, int slice) const;
+  // Moves a packed payload of `rows` examples (in place, in a buffer of
+  // payload_bytes()) so slice d of tensor t starts where a full batch's
+  // would (offset + d * slice_bytes): device placement then works unchanged.
+  void SpreadShortBatch(uint8_t* payload, int rows) const;
 
  private:
   BatchLayout() = default;

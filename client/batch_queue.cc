@@ -61,12 +61,52 @@ void BatchQueue::Abandon(Slot* slot) {
   free_slots_.push_back(slot);
 }
 
+void BatchQueue::SetOrdered(uint64_t first_step) {
+  absl::MutexLock lock(&mu_);
+  ordered_ = true;
+  next_step_ = first_step;
+}
+
+Slot* BatchQueue::AcquireFor(const v1::BatchHeader& header) {
+  const bool real = header.mode() != v1::MODE_SYNTHETIC;
+  const uint64_t step = header.step();
+  absl::MutexLock lock(&mu_);
+  auto ready = [this, real, step]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // A real batch's bound is its step; a synthetic one (no step of its
+    // own) counts against the prefetch depth, as in arrival order.
+    return !accepting_ || (!free_slots_.empty() &&
+                           (real ? step < next_step_ + max_ahead_
+                                 : ready_.size() + filling_ < max_ahead_));
+  };
+  mu_.Await(absl::Condition(&ready));
+  if (!accepting_) return nullptr;
+  Slot* slot = free_slots_.back();
+  free_slots_.pop_back();
+  ++filling_;
+  return slot;
+}
+
+uint64_t BatchQueue::next_step() const {
+  absl::MutexLock lock(&mu_);
+  return next_step_;
+}
+
+bool BatchQueue::HasReady(uint64_t step) const {
+  absl::MutexLock lock(&mu_);
+  return by_step_.count(step) != 0;
+}
+
 void BatchQueue::PushReady(Slot* slot) {
   absl::MutexLock lock(&mu_);
   --filling_;
-  if (accepting_) {
+  if (!accepting_) {
+    free_slots_.push_back(slot);
+  } else if (!ordered_ || slot->header.mode() == v1::MODE_SYNTHETIC) {
     ready_.push_back(slot);
-  } else {
+  } else if (slot->header.step() < next_step_ ||
+             !by_step_.emplace(slot->header.step(), slot).second) {
+    // A step already handed out or already here (a stream re-asked for it
+    // while the reader took it): drop the copy.
     free_slots_.push_back(slot);
   }
 }
@@ -76,14 +116,24 @@ Slot* BatchQueue::PopReady(absl::Duration timeout) {
   bool grow = false;
   {
     absl::MutexLock lock(&mu_);
-    auto has_ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !ready_.empty();
+    auto next_real = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return ordered_ && !by_step_.empty() &&
+             by_step_.begin()->first == next_step_;
+    };
+    auto has_ready = [this, &next_real]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !ready_.empty() || next_real();
     };
     if (!mu_.AwaitWithTimeout(absl::Condition(&has_ready), timeout)) {
       return nullptr;
     }
-    slot = ready_.front();
-    ready_.pop_front();
+    if (next_real()) {
+      slot = by_step_.begin()->second;
+      by_step_.erase(by_step_.begin());
+      ++next_step_;
+    } else {
+      slot = ready_.front();
+      ready_.pop_front();
+    }
     ++held_;
     // The streams' share is max_ahead_ slots; everything else may be held.
     grow = grow_ && slots_.size() - held_ < max_ahead_;
@@ -130,7 +180,7 @@ void BatchQueue::DrainReady() {
 
 size_t BatchQueue::ready_count() const {
   absl::MutexLock lock(&mu_);
-  return ready_.size();
+  return ready_.size() + by_step_.size();
 }
 
 }  // namespace inputserve::client_internal

@@ -6,6 +6,11 @@
 // A reader may hold popped slots as long as it likes (a batch handle kept
 // alive); with `grow_when_held` the pool grows by a slot whenever the reader
 // holds more than its share, so held batches never starve the streams.
+// In step order (deterministic streams, SetOrdered) readers get batches by
+// header().step() instead: the next step, whichever stream brought it, and
+// streams take slots only for steps less than max_ahead past the step the
+// reader needs next, so a stream running ahead never takes the slot of the
+// step the reader waits for.
 // Thread-safe.
 #ifndef INPUTSERVE_CLIENT_BATCH_QUEUE_H_
 #define INPUTSERVE_CLIENT_BATCH_QUEUE_H_
@@ -14,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -66,8 +72,22 @@ class BatchQueue {
   void Release(Slot* slot);
   // While not accepting, AcquireFree returns nullptr and PushReady drops.
   void SetAccepting(bool accepting);
-  // Frees every ready slot (stale data when the mode changed).
+  // Frees every ready slot (stale data when the mode changed). In step
+  // order only synthetic batches: the real ones stay valid for their step.
   void DrainReady();
+
+  // Switches to step order, starting at `first_step`. Call before any
+  // stream starts. Synthetic batches do not consume a step: PopReady hands
+  // them out only when the next step's batch is not there.
+  void SetOrdered(uint64_t first_step);
+  // Step order: as AcquireFree for a batch with `header`: a real batch
+  // waits until its step is within max_ahead of next_step(); a synthetic
+  // one only for a free slot.
+  Slot* AcquireFor(const v1::BatchHeader& header);
+  // Step order: the step PopReady returns next.
+  uint64_t next_step() const;
+  // Step order: whether the batch of `step` is ready.
+  bool HasReady(uint64_t step) const;
 
   size_t ready_count() const;
   // Slots in the pool (grows with held slots when grow_when_held).
@@ -94,6 +114,10 @@ class BatchQueue {
   size_t held_ ABSL_GUARDED_BY(mu_) = 0;  // Popped, not yet released.
   std::vector<Slot*> free_slots_ ABSL_GUARDED_BY(mu_);
   std::deque<Slot*> ready_ ABSL_GUARDED_BY(mu_);
+  // Step order: real batches by step, and synthetic ones (in ready_).
+  bool ordered_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_step_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Slot*> by_step_ ABSL_GUARDED_BY(mu_);
   size_t filling_ ABSL_GUARDED_BY(mu_) = 0;  // Acquired, not yet pushed.
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   std::deque<uint64_t> waiters_ ABSL_GUARDED_BY(mu_);  // AcquireFree order.

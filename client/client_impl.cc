@@ -65,6 +65,12 @@ absl::StatusOr<std::unique_ptr<Client>> ClientImpl::Create(
   absl::StatusOr<ProbeResult> probe =
       ProbeTargets(names, control, client->options_.connect_timeout);
   if (!probe.ok()) return probe.status();
+  if (client->options_.ordering == Ordering::kDeterministic) {
+    absl::StatusOr<OrderSetup> order =
+        PlanOrder(client->options_, names, *probe);
+    if (!order.ok()) return order.status();
+    client->order_ = std::make_unique<OrderSetup>(*std::move(order));
+  }
   if (absl::Status s = client->InitializeLayout(names, *probe); !s.ok()) {
     return s;
   }
@@ -128,14 +134,19 @@ absl::Status ClientImpl::InitializeBuffers() {
   std::shared_ptr<DeviceBackend> shared_backend = backend_;
   // One slot more than the prefetch depth: the caller holds one while up to
   // prefetch_batches are received ahead (never more, so the depth reported
-  // in stats() is the real bound). Handles held longer grow the pool.
+  // in stats() is the real bound). Handles held longer grow the pool. In
+  // deterministic order every used shard may run at least one step ahead.
+  const int ahead = order_ != nullptr
+                        ? OrderedWindow(*order_, options_.prefetch_batches)
+                        : options_.prefetch_batches;
   absl::StatusOr<std::unique_ptr<BatchQueue>> queue = BatchQueue::Create(
-      options_.prefetch_batches + 1, layout_->payload_bytes(),
+      ahead + 1, layout_->payload_bytes(),
       [shared_backend](size_t n) { return shared_backend->AllocateHost(n); },
-      [shared_backend](void* p) { shared_backend->FreeHost(p); },
-      options_.prefetch_batches, /*grow_when_held=*/true);
+      [shared_backend](void* p) { shared_backend->FreeHost(p); }, ahead,
+      /*grow_when_held=*/true);
   if (!queue.ok()) return queue.status();
   queue_ = *std::move(queue);
+  if (order_ != nullptr) queue_->SetOrdered(options_.start_step);
   pointers_.assign(layout_->num_slices(),
                    std::vector<void*>(layout_->tensors().size(), nullptr));
   return absl::OkStatus();
@@ -156,10 +167,30 @@ void ClientImpl::StartEndpoints(
     absl::MutexLock lock(&endpoints_mu_);
     for (size_t i = 0; i < specs.size(); ++i) AddEndpoint(specs[i], control[i]);
   }
+  if (order_ != nullptr) StartOrderedReader(specs);
   if (AnyDnsTarget(options_.targets) &&
       options_.dns_refresh > absl::ZeroDuration()) {
     refresher_ = std::thread([this] { RefreshLoop(); });
   }
+}
+
+void ClientImpl::StartOrderedReader(const std::vector<EndpointSpec>& specs) {
+  std::vector<std::vector<StreamReplica>> replicas(order_->replicas.size());
+  for (uint32_t s = 0; s < replicas.size(); ++s) {
+    if (!order_->plan.UsesShard(s)) continue;
+    // Endpoint (and TargetHealth) index i is spec i: Create() added them in
+    // order.
+    for (int i : order_->replicas[s]) {
+      replicas[s].push_back(
+          {i, specs[i].name, MakeEndpointChannel(specs[i], /*data=*/true)});
+    }
+  }
+  BatchStreamShared shared{layout_.get(), queue_.get(), nullptr, &counters_,
+                           health_.get()};
+  shared.backend = backend_.get();
+  absl::MutexLock lock(&endpoints_mu_);
+  reader_ = std::make_unique<OrderedReader>(
+      order_.get(), options_, std::move(replicas), shared, streams_paused_);
 }
 
 void ClientImpl::AddEndpoint(const EndpointSpec& spec,
@@ -179,8 +210,12 @@ void ClientImpl::AddEndpoint(const EndpointSpec& spec,
     }
   }
   if (control == nullptr) control = MakeEndpointChannel(spec, /*data=*/false);
+  // In deterministic order the OrderedReader streams; endpoints only watch
+  // the mode.
   std::vector<std::shared_ptr<grpc::Channel>> data;
-  for (int c = 0; c < options_.connections_per_target; ++c) {
+  const int connections =
+      order_ != nullptr ? 0 : options_.connections_per_target;
+  for (int c = 0; c < connections; ++c) {
     data.push_back(MakeEndpointChannel(spec, /*data=*/true));
   }
   BatchStreamShared shared{layout_.get(), queue_.get(), nullptr, &counters_,
@@ -197,11 +232,13 @@ void ClientImpl::PauseStreams() {
   absl::MutexLock lock(&endpoints_mu_);
   streams_paused_ = true;
   for (const auto& endpoint : endpoints_) endpoint->Pause();
+  if (reader_ != nullptr) reader_->Pause();
 }
 
 void ClientImpl::ResumeStreams() {
   absl::MutexLock lock(&endpoints_mu_);
   streams_paused_ = false;
+  if (reader_ != nullptr) reader_->Resume();
   for (const auto& endpoint : endpoints_) endpoint->Resume();
 }
 
@@ -304,9 +341,11 @@ ClientImpl::~ClientImpl() {
     absl::MutexLock lock(&endpoints_mu_);
     shutting_down_ = true;
     for (const auto& endpoint : endpoints_) endpoint->Shutdown();
+    if (reader_ != nullptr) reader_->Shutdown();
   }
   // Wakes streams waiting for a slot, including those a refresh is retiring.
   if (queue_ != nullptr) queue_->SetAccepting(false);
+  reader_.reset();
   if (refresher_.joinable()) refresher_.join();
   {
     absl::MutexLock lock(&endpoints_mu_);
@@ -354,11 +393,36 @@ void ClientImpl::SetMeta(Batch* batch, const Slot& slot) {
       h.mode() == v1::MODE_SYNTHETIC ? BatchMode::kSynthetic : BatchMode::kReal;
   batch->mode_generation = h.mode_generation();
   health_->CopyName(slot.source, &batch->source);
+  if (order_ != nullptr) {
+    // A synthetic batch stands in for the next real step without taking it.
+    batch->step =
+        h.mode() == v1::MODE_SYNTHETIC ? queue_->next_step() : h.step();
+    batch->epoch = order_->plan.At(batch->step).epoch;
+  }
+}
+
+void ClientImpl::SetRows(Batch* batch, const Slot& slot) {
+  const int rows = static_cast<int>(slot.header.tensors(0).shape(0));
+  const auto& tensors = layout_->tensors();
+  for (size_t d = 0; d < batch->devices.size(); ++d) {
+    const int n = layout_->SliceRows(rows, static_cast<int>(d));
+    std::vector<TensorView>& views = batch->devices[d].tensors;
+    for (size_t t = 0; t < views.size(); ++t) {
+      views[t].shape[0] = n;
+      views[t].num_bytes = tensors[t].num_bytes / layout_->batch_size() * n;
+    }
+  }
+}
+
+uint64_t ClientImpl::CountCacheHit() {
+  counters_.Add(counters_.cache_hits);
+  const uint64_t n = counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  return order_ != nullptr ? cache_step_ : n;
 }
 
 uint64_t ClientImpl::NoteReturned(const Batch& batch) {
-  const uint64_t step =
-      counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  uint64_t step = counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  if (order_ != nullptr) step = batch.step;  // SetMeta: the plan's step.
   counters_.mode.store(static_cast<int>(batch.mode), std::memory_order_relaxed);
   counters_.mode_generation.store(batch.mode_generation,
                                   std::memory_order_relaxed);
@@ -400,8 +464,7 @@ std::shared_ptr<const Batch> ClientImpl::CacheHandle(uint64_t step) const {
 absl::StatusOr<const Batch*> ClientImpl::Next() {
   if (cache_active_ && !resume_requested_.load(std::memory_order_acquire)) {
     // The hot path of synthetic mode: no lock, no allocation, no I/O.
-    counters_.Add(counters_.cache_hits);
-    cache_->step = counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    cache_->step = CountCacheHit();
     return cache_.get();
   }
   // Release the last batch before waiting, so the pool never grows for it.
@@ -423,11 +486,16 @@ absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::TryNextShared(
     absl::Duration max_wait) {
   if (cache_active_) {
     if (!resume_requested_.load(std::memory_order_acquire)) {
-      counters_.Add(counters_.cache_hits);
-      return CacheHandle(
-          counters_.batches.fetch_add(1, std::memory_order_relaxed));
+      return CacheHandle(CountCacheHit());
     }
     LeaveCache();
+  }
+  if (order_ != nullptr && order_->end_step != 0 &&
+      queue_->next_step() >= order_->end_step) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the ", options_.num_epochs, " epoch(s) asked for are over (",
+        order_->plan.steps_per_epoch(), " steps per epoch, ending at step ",
+        order_->end_step, ")"));
   }
   const absl::Time start = absl::Now();
   if (waiting_since_ == absl::InfinitePast()) {
@@ -479,6 +547,7 @@ absl::StatusOr<std::shared_ptr<const Batch>> ClientImpl::TryNextShared(
     if (batch.devices.empty()) InitBatch(&batch, /*from_cache=*/false);
     SetPointers(&batch, pointers_);
     SetMeta(&batch, *slot);
+    if (order_ != nullptr) SetRows(&batch, *slot);
     batch.step = NoteReturned(batch);
     return HandOut(slot, *std::move(lease));
   }
@@ -521,6 +590,7 @@ absl::StatusOr<bool> ClientImpl::EnterCache(Slot* slot) {
   InitBatch(batch, /*from_cache=*/true);
   SetPointers(batch, pointers_);
   SetMeta(batch, *slot);
+  cache_step_ = batch->step;
   queue_->Release(slot);
   // Close every data stream: from now on Next() needs no network at all.
   queue_->SetAccepting(false);

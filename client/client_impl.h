@@ -1,6 +1,8 @@
 // ClientImpl: the Client behind the public interface. Owns one Endpoint per
 // server address (a listed target, or each address of a dns:/// name, kept
-// current by a re-resolving thread), the slot queue and the device backend.
+// current by a re-resolving thread), the slot queue and the device backend;
+// in deterministic order also the OrderedReader, whose per-shard streams
+// replace the endpoints' data streams.
 // Next() runs on the caller's thread; in synthetic-cache mode it touches
 // only one atomic flag and two counters.
 // Thread-safety: as Client (Next() from one thread, stats() from any).
@@ -23,6 +25,7 @@
 #include "client/client_counters.h"
 #include "client/device/backend.h"
 #include "client/endpoint.h"
+#include "client/ordered_reader.h"
 #include "client/transport/channel.h"
 #include "client/transport/dataset_probe.h"
 #include "client/transport/dns_targets.h"
@@ -66,6 +69,9 @@ class ClientImpl final : public Client {
   void StartEndpoints(const std::vector<EndpointSpec>& specs,
                       const std::vector<std::shared_ptr<grpc::Channel>>& control,
                       const std::vector<v1::ModeStatus>& modes);
+  // Deterministic order: one stream per shard the rank uses, over the
+  // replicas of `specs` that answered at Create().
+  void StartOrderedReader(const std::vector<EndpointSpec>& specs);
   // A channel to `spec`: shared control channel, or (data) a dedicated one
   // tuned for bulk transfers.
   std::shared_ptr<grpc::Channel> MakeEndpointChannel(const EndpointSpec& spec,
@@ -76,6 +82,11 @@ class ClientImpl final : public Client {
   void InitBatch(Batch* batch, bool from_cache) const;
   void SetPointers(Batch* batch, const DevicePointers& pointers);
   void SetMeta(Batch* batch, const Slot& slot);
+  // Deterministic order: each device's shape[0] and bytes for the batch's
+  // examples (fewer than the batch size for a short batch).
+  void SetRows(Batch* batch, const Slot& slot);
+  // Counts a Next() served from the synthetic cache; returns its step.
+  uint64_t CountCacheHit();
   // Hands out `slot`'s batch as a handle that releases the slot (and the
   // device lease) when its last copy is gone.
   std::shared_ptr<const Batch> HandOut(Slot* slot, DeviceLease lease);
@@ -128,7 +139,12 @@ class ClientImpl final : public Client {
   // The device-resident synthetic batch; owns its device lease. Next()
   // updates its step in place, NextShared() hands out copies.
   std::shared_ptr<Batch> cache_;
+  // Deterministic order: the step the cache stands in for (the next real
+  // step; the cache does not consume it).
+  uint64_t cache_step_ = 0;
   DevicePointers pointers_;  // Scratch for Place/BuildCache.
+  // Deterministic order only: the plan (read by the reader's threads).
+  std::unique_ptr<OrderSetup> order_;
 
   // Mode state shared with the watcher threads.
   struct TargetMode {
@@ -147,6 +163,7 @@ class ClientImpl final : public Client {
   absl::Mutex endpoints_mu_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_
       ABSL_GUARDED_BY(endpoints_mu_);
+  std::unique_ptr<OrderedReader> reader_;  // Deterministic order only.
   bool streams_paused_ ABSL_GUARDED_BY(endpoints_mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(endpoints_mu_) = false;
 

@@ -85,6 +85,50 @@ absl::Status ValidateOptions(const ClientOptions& options) {
         "ClientOptions.tls.cert_file and tls.key_file must be given together "
         "(mTLS needs both)");
   }
+  return ValidateOrderOptions(options);
+}
+
+absl::Status ValidateOrderOptions(const ClientOptions& options) {
+  if (options.ordering != Ordering::kArrival &&
+      options.ordering != Ordering::kDeterministic) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ClientOptions.ordering has unknown value ",
+        static_cast<int>(options.ordering), " (kArrival or kDeterministic)"));
+  }
+  if (options.ordering == Ordering::kArrival) {
+    // These only mean something for the deterministic order; a trainer that
+    // sets them and forgets the ordering must hear about it.
+    const ClientOptions defaults;
+    const struct {
+      const char* name;
+      bool is_default;
+    } fields[] = {
+        {"rank", options.rank == defaults.rank},
+        {"world_size", options.world_size == defaults.world_size},
+        {"start_step", options.start_step == defaults.start_step},
+        {"num_epochs", options.num_epochs == defaults.num_epochs},
+        {"drop_remainder", options.drop_remainder == defaults.drop_remainder},
+    };
+    for (const auto& f : fields) {
+      if (!f.is_default) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "ClientOptions.", f.name,
+            " applies to the deterministic order only: set ordering to "
+            "deterministic, or leave ",
+            f.name, " at its default"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (options.world_size == 0) {
+    return absl::InvalidArgumentError(
+        "ClientOptions.world_size must be at least 1, got 0");
+  }
+  if (options.rank >= options.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ClientOptions.rank ", options.rank, " is out of range for world_size ",
+        options.world_size, " (0 <= rank < world_size)"));
+  }
   return absl::OkStatus();
 }
 

@@ -21,7 +21,6 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
   }
   ParsedChunk& chunk = *parsed;
   last_chunk_bytes_ = 0;
-  const size_t payload = layout_->payload_bytes();
   if (!in_batch_) {
     if (!chunk.has_header) {
       return absl::DataLossError(
@@ -33,22 +32,35 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
           absl::StrCat("batch ", h.sequence(), " has mode ", h.mode(),
                        "; expected MODE_REAL or MODE_SYNTHETIC"));
     }
+    int rows = layout_->batch_size();
+    absl::Status matches;
+    if (allow_short_) {
+      absl::StatusOr<int> n = layout_->CheckMatchesRows(h.tensors());
+      if (n.ok()) rows = *n;
+      matches = n.status();
+    } else {
+      matches = layout_->CheckMatches(h.tensors());
+    }
+    if (!matches.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch ", h.sequence(),
+          " does not match the dataset description: ", matches.message()));
+    }
+    const size_t payload = layout_->PayloadBytes(rows);
     if (h.payload_bytes() != payload) {
       return absl::DataLossError(
           absl::StrCat("batch ", h.sequence(), " header says payload_bytes=",
                        h.payload_bytes(), " but its tensors need ", payload));
     }
-    if (absl::Status s = layout_->CheckMatches(h.tensors()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "batch ", h.sequence(),
-          " does not match the dataset description: ", s.message()));
-    }
+    rows_ = rows;
+    payload_ = payload;
     header_ = std::move(chunk.header);
     INPUTSERVE_ASSIGN_OR_RETURN(uint8_t * dst, acquire(header_));
     dst_ = dst;
     filled_ = 0;
     in_batch_ = true;
   } else if (chunk.has_header) {
+    const size_t payload = payload_;
     const uint64_t sequence = header_.sequence();
     const size_t filled = filled_;
     Reset();
@@ -56,6 +68,7 @@ absl::StatusOr<BatchAssembler::Progress> BatchAssembler::Consume(
         absl::StrCat("a new batch header arrived while batch ", sequence,
                      " was incomplete (", filled, " of ", payload, " bytes)"));
   }
+  const size_t payload = payload_;
   if (chunk.data_size > payload - filled_) {
     const size_t filled = filled_;
     Reset();

@@ -27,7 +27,11 @@ class BatchAssembler {
   using AcquireFn =
       std::function<absl::StatusOr<uint8_t*>(const v1::BatchHeader& header)>;
 
-  explicit BatchAssembler(const BatchLayout* layout) : layout_(layout) {}
+  // With `allow_short`, a batch may hold fewer examples than the layout's
+  // batch size (a deterministic stream's short last batch of an epoch): its
+  // tensors arrive packed with dim 0 = n (see BatchLayout::PayloadBytes).
+  explicit BatchAssembler(const BatchLayout* layout, bool allow_short = false)
+      : layout_(layout), allow_short_(allow_short) {}
 
   // Feeds one serialized BatchChunk. DATA_LOSS (or INVALID_ARGUMENT for a
   // header that disagrees with the layout) on any violation; the assembler
@@ -38,6 +42,8 @@ class BatchAssembler {
   // The header of the batch being (or just) assembled.
   const v1::BatchHeader& header() const { return header_; }
   bool in_batch() const { return in_batch_; }
+  // Examples in the current (or just completed) batch.
+  int rows() const { return rows_; }
   // Payload bytes of the current (or just completed) batch received so far.
   size_t filled() const { return filled_; }
   // Payload bytes carried by the chunk last consumed without error.
@@ -47,7 +53,10 @@ class BatchAssembler {
 
  private:
   const BatchLayout* layout_;
+  const bool allow_short_;
   bool in_batch_ = false;
+  int rows_ = 0;
+  size_t payload_ = 0;  // Payload bytes of the current batch.
   v1::BatchHeader header_;
   uint8_t* dst_ = nullptr;
   size_t filled_ = 0;

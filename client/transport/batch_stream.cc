@@ -19,76 +19,116 @@ namespace {
 constexpr char kStreamBatchesMethod[] =
     "/inputserve.v1.InputService/StreamBatches";
 
+// Arrival order: the same target and request every time, with exponential
+// backoff between attempts (reset by a delivered batch).
+class ArrivalPlan final : public StreamPlan {
+ public:
+  ArrivalPlan(const BatchStreamConfig& config,
+              std::shared_ptr<grpc::Channel> channel, BatchQueue* queue)
+      : queue_(queue), backoff_(config.initial_backoff, config.max_backoff) {
+    call_.target_index = config.target_index;
+    call_.target = config.target;
+    call_.channel = std::move(channel);
+    call_.request.set_consumer_id(config.consumer_id);
+  }
+
+  bool NextCall(Call* call) override {
+    *call = call_;
+    return true;
+  }
+  absl::StatusOr<Slot*> Acquire(const v1::BatchHeader&, int) override {
+    return queue_->AcquireFree();
+  }
+  absl::Duration Ended(const absl::Status&, bool delivered,
+                       bool cancelled) override {
+    if (delivered) backoff_.Reset();
+    return cancelled ? absl::ZeroDuration() : backoff_.Next();
+  }
+
+ private:
+  Call call_;
+  BatchQueue* const queue_;
+  Backoff backoff_;
+};
+
 }  // namespace
 
 BatchStream::BatchStream(BatchStreamConfig config,
                          std::shared_ptr<grpc::Channel> channel,
                          BatchStreamShared shared)
-    : config_(std::move(config)),
-      channel_(std::move(channel)),
-      shared_(shared),
-      thread_([this] { Run(); }) {}
+    : BatchStream(std::make_unique<ArrivalPlan>(config, std::move(channel),
+                                                shared.queue),
+                  shared) {}
+
+BatchStream::BatchStream(std::unique_ptr<StreamPlan> plan,
+                         BatchStreamShared shared)
+    : plan_(std::move(plan)), shared_(shared), thread_([this] { Run(); }) {}
 
 BatchStream::~BatchStream() { thread_.join(); }
 
 void BatchStream::Run() {
-  Backoff backoff(config_.initial_backoff, config_.max_backoff);
   bool reconnecting = false;
+  StreamPlan::Call call;
   while (shared_.gate->WaitOpen()) {
+    if (!plan_->NextCall(&call)) return;  // Everything asked for arrived.
     grpc::ClientContext context;
     if (!shared_.gate->Register(&context)) continue;
     if (reconnecting) shared_.counters->Add(shared_.counters->reconnects);
     bool delivered = false;
-    absl::Status status = RunCall(&context, &delivered);
+    absl::Status status = RunCall(&context, call, &delivered);
     shared_.gate->Unregister(&context);
-    if (delivered) backoff.Reset();
-    if (!shared_.gate->open()) {
+    const bool cancelled = !shared_.gate->open();
+    const absl::Duration pause = plan_->Ended(status, delivered, cancelled);
+    if (cancelled) {
       // Cancelled on purpose (synthetic cache or shutdown): not an error, and
       // the next open starts fresh.
       reconnecting = false;
       continue;
     }
     if (status.ok()) {
-      shared_.health->Set(config_.target_index,
+      shared_.health->Set(call.target_index,
                           "stream ended by the server; reconnecting");
     } else {
       shared_.counters->Add(shared_.counters->stream_errors);
-      shared_.health->Set(config_.target_index, status.ToString());
+      shared_.health->Set(call.target_index, status.ToString());
     }
     reconnecting = true;
-    shared_.gate->SleepFor(backoff.Next());
+    if (pause > absl::ZeroDuration()) shared_.gate->SleepFor(pause);
   }
 }
 
 absl::Status BatchStream::RunCall(grpc::ClientContext* context,
+                                  const StreamPlan::Call& call,
                                   bool* delivered) {
-  v1::StreamBatchesRequest request;
-  request.set_consumer_id(config_.consumer_id);
   grpc::ByteBuffer request_buffer;
   {
-    const std::string bytes = request.SerializeAsString();
+    const std::string bytes = call.request.SerializeAsString();
     grpc::Slice slice(bytes);
     request_buffer = grpc::ByteBuffer(&slice, 1);
   }
-  RawServerStream stream(channel_, kStreamBatchesMethod);
-  const std::string where = absl::StrCat("streaming from ", config_.target);
+  RawServerStream stream(call.channel, kStreamBatchesMethod);
+  const std::string where = absl::StrCat("streaming from ", call.target);
   if (!stream.Start(context, request_buffer)) {
     absl::Status s = FromGrpcStatus(stream.Finish());
     return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
   }
-  shared_.health->Set(config_.target_index, "streaming");
+  shared_.health->Set(call.target_index, "streaming");
 
-  BatchAssembler assembler(shared_.layout);
+  BatchAssembler assembler(shared_.layout, plan_->allow_short());
   Slot* slot = nullptr;
   // Whether the device backend follows the batch being assembled (real
-  // ones only: a synthetic batch is cached once, from its slot).
+  // full ones only: a synthetic batch is cached once, from its slot, and a
+  // short one is rearranged once complete).
   DeviceBackend* early = nullptr;
   const BatchAssembler::AcquireFn acquire =
-      [this, &slot,
-       &early](const v1::BatchHeader& header) -> absl::StatusOr<uint8_t*> {
-    slot = shared_.queue->AcquireFree();
+      [this, &slot, &early,
+       &assembler](const v1::BatchHeader& header) -> absl::StatusOr<uint8_t*> {
+    absl::StatusOr<Slot*> acquired = plan_->Acquire(header, assembler.rows());
+    if (!acquired.ok()) return acquired.status();
+    slot = *acquired;
     if (slot == nullptr) return absl::CancelledError("client paused");
-    early = header.mode() == v1::MODE_REAL ? shared_.backend : nullptr;
+    const bool whole = assembler.rows() == shared_.layout->batch_size();
+    early = header.mode() == v1::MODE_REAL && whole ? shared_.backend : nullptr;
     if (early != nullptr) {
       early->BeginArrival(slot->data);
     } else if (shared_.backend != nullptr) {
@@ -122,8 +162,9 @@ absl::Status BatchStream::RunCall(grpc::ClientContext* context,
       early->BytesArrived(slot->data, assembler.filled());
     }
     if (*progress == BatchAssembler::Progress::kComplete) {
+      shared_.layout->SpreadShortBatch(slot->data, assembler.rows());
       slot->header = assembler.header();
-      slot->source = config_.target_index;
+      slot->source = call.target_index;
       // Counted before the push so stats() never shows fewer received
       // batches than Next() has returned.
       shared_.counters->Add(shared_.counters->batches_received);

@@ -1,8 +1,10 @@
 // BatchStream: one background thread that keeps one StreamBatches call open
 // to one target, reassembles chunks into slots of the BatchQueue and pushes
 // whole batches ready. Reconnects with backoff after errors; stops reading
-// while the StreamGate is paused. Owns its thread; destroy only after
-// StreamGate::Shutdown() (the destructor joins).
+// while the StreamGate is paused. A StreamPlan, when given, chooses each
+// call's target and request instead (deterministic streams: failover between
+// replicas, asking from the first missing step). Owns its thread; destroy
+// only after StreamGate::Shutdown() (the destructor joins).
 #ifndef INPUTSERVE_CLIENT_TRANSPORT_BATCH_STREAM_H_
 #define INPUTSERVE_CLIENT_TRANSPORT_BATCH_STREAM_H_
 
@@ -20,6 +22,7 @@
 #include "client/transport/target_health.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "inputserve/v1/input_service.pb.h"
 
 namespace inputserve::client_internal {
 
@@ -43,10 +46,35 @@ struct BatchStreamShared {
   DeviceBackend* backend = nullptr;
 };
 
+// What a stream asks whom, call after call. Used by the stream's thread only.
+class StreamPlan {
+ public:
+  struct Call {
+    int target_index = 0;
+    std::string target;
+    std::shared_ptr<grpc::Channel> channel;
+    v1::StreamBatchesRequest request;
+  };
+  virtual ~StreamPlan() = default;
+  // The next call; false when nothing is left to ask for (the stream ends).
+  virtual bool NextCall(Call* call) = 0;
+  // A batch `header` with `rows` examples begins: checks it is the one
+  // expected and returns its slot (nullptr once the client stops accepting).
+  virtual absl::StatusOr<Slot*> Acquire(const v1::BatchHeader& header,
+                                        int rows) = 0;
+  // The call ended with `status` (`cancelled`: on purpose, by the gate);
+  // returns how long to wait before the next call.
+  virtual absl::Duration Ended(const absl::Status& status, bool delivered,
+                               bool cancelled) = 0;
+  // Whether batches may be short (fewer examples than the batch size).
+  virtual bool allow_short() const { return false; }
+};
+
 class BatchStream {
  public:
   BatchStream(BatchStreamConfig config, std::shared_ptr<grpc::Channel> channel,
               BatchStreamShared shared);
+  BatchStream(std::unique_ptr<StreamPlan> plan, BatchStreamShared shared);
   ~BatchStream();
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -54,10 +82,10 @@ class BatchStream {
  private:
   void Run();
   // One call, from start to end. `delivered` is set when a batch completed.
-  absl::Status RunCall(grpc::ClientContext* context, bool* delivered);
+  absl::Status RunCall(grpc::ClientContext* context,
+                       const StreamPlan::Call& call, bool* delivered);
 
-  const BatchStreamConfig config_;
-  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<StreamPlan> plan_;
   const BatchStreamShared shared_;
   std::thread thread_;
 };

@@ -139,11 +139,16 @@ class Batch(Mapping):
 
     @property
     def step(self) -> int:
-        """This client's step: 0 for its first batch, then +1 per batch."""
+        """Arrival order: this client's step, 0 for its first batch, then +1
+        per batch. Deterministic order: the plan's step (``start_step``,
+        ``start_step + 1``, ...); a synthetic-cache batch carries the next
+        real step and does not consume it."""
         return self._handle.step
 
     @property
     def epoch(self) -> int:
+        """Arrival order: the server's epoch. Deterministic order: the epoch
+        of ``step`` in the plan."""
         return self._handle.epoch
 
     @property
@@ -182,10 +187,6 @@ class Batch(Mapping):
             return "Batch(released)"
 
 
-_ARRIVAL_ONLY = {"rank": 0, "world_size": 1, "start_step": 0, "num_epochs": 0,
-                 "drop_remainder": True}
-
-
 class Client:
     """Pulls batches from inputserve servers; an iterator of ``Batch``.
 
@@ -196,10 +197,28 @@ class Client:
             into N equal device slices (CUDA memory when the client was built
             with CUDA and N GPUs are visible, else host memory).
         prefetch: batches received ahead of ``next()``.
-        ordering: "arrival" (each batch to whichever consumer asks first).
-        rank, world_size, start_step, num_epochs, drop_remainder: options of
-            the deterministic order; this build serves arrival order only
-            and rejects other values with InvalidArgument.
+        ordering: "arrival" (each batch to whichever consumer asks first;
+            the fastest) or "deterministic": the batch of trainer rank
+            ``rank`` of ``world_size`` at each step is a pure function of
+            the servers' dataset, seed, batch size and shard layout, so a
+            run can resume from a checkpointed step, evaluate an epoch
+            exactly once over all ranks, and fail over between replicas of
+            a shard with no batch lost or repeated. Every server must serve
+            it (else FailedPrecondition) and at least one replica of every
+            shard must answer (else Unavailable).
+        rank, world_size: this trainer's rank among ``world_size`` ranks
+            (deterministic order only).
+        start_step: the first step to return, e.g. the step a checkpoint
+            saved (deterministic order only).
+        num_epochs: iteration ends (StopIteration) after this many epochs,
+            counted from step 0; 0 = never (deterministic order only).
+        drop_remainder: True: every rank gets the same number of full
+            batches per epoch; False: every example of an epoch is
+            delivered once, and a shard's last batch may hold fewer
+            examples (arrays with a shorter first dimension)
+            (deterministic order only).
+            With arrival order these must keep their defaults
+            (InvalidArgument naming the option otherwise).
         consumer_id: a name the servers log.
         tls: None (plaintext), True (system roots), or a dict with
             ``ca_file`` and, for mutual TLS, ``cert_file``/``key_file``.
@@ -221,25 +240,14 @@ class Client:
                  world_size: int = 1, start_step: int = 0,
                  num_epochs: int = 0, drop_remainder: bool = True,
                  consumer_id: str = "", tls: Any = None, **options: Any):
-        if ordering != "arrival":
-            raise InvalidArgument(
-                "INVALID_ARGUMENT",
-                f"ordering: {ordering!r} is not supported by this inputserve "
-                "build (allowed: 'arrival')")
-        given = {"rank": rank, "world_size": world_size,
-                 "start_step": start_step, "num_epochs": num_epochs,
-                 "drop_remainder": drop_remainder}
-        for key, default in _ARRIVAL_ONLY.items():
-            if given[key] != default:
-                raise InvalidArgument(
-                    "INVALID_ARGUMENT",
-                    f"{key}={given[key]!r} needs the deterministic order, "
-                    "which this inputserve build does not serve (arrival "
-                    f"order takes the default {default!r})")
         self._targets = [targets] if isinstance(targets, str) else list(targets)
         self._options = dict(options, targets=self._targets,
                              num_devices=num_devices, prefetch=prefetch,
-                             consumer_id=consumer_id, tls=tls)
+                             consumer_id=consumer_id, tls=tls,
+                             ordering=ordering, rank=rank,
+                             world_size=world_size, start_step=start_step,
+                             num_epochs=num_epochs,
+                             drop_remainder=drop_remainder)
         self._client = _inputserve.Client(self._options)
         self._info: Optional[DatasetInfo] = None
 

@@ -16,7 +16,10 @@ fork) and the servers hand each batch to one of them.
 
 Distributed data parallel: one dataset (and so one client) per rank, created
 in that rank's process; pass ``consumer_id=f"rank{rank}"`` so servers can
-tell ranks apart in their logs.
+tell ranks apart in their logs. For an epoch split evenly over the ranks,
+resumable from a checkpointed step, pass ``ordering="deterministic",
+rank=rank, world_size=world_size`` (and ``start_step=step`` on resume);
+with ``num_epochs`` the iteration ends after that many epochs.
 """
 
 from typing import Any, Dict, Iterator, Optional, Sequence, Union

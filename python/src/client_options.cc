@@ -1,6 +1,8 @@
 #include "python/src/client_options.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,9 @@ namespace py = pybind11;
 
 namespace inputserve::python {
 namespace {
+
+constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kMaxI64 = std::numeric_limits<int64_t>::max();
 
 [[noreturn]] void Invalid(const std::string& key, const std::string& what) {
   throw StatusError(absl::InvalidArgumentError(absl::StrCat(key, ": ", what)));
@@ -75,6 +80,25 @@ TlsOptions Tls(const py::handle& value) {
   return tls;
 }
 
+// A Python int in [min, max] (an int of another range would wrap).
+int64_t Count(const std::string& key, const py::handle& value, int64_t min,
+              int64_t max) {
+  if (py::isinstance<py::bool_>(value)) Invalid(key, "expected int, got bool");
+  const int64_t n = As<int64_t>(key, value, "int");
+  if (n < min || n > max) {
+    Invalid(key, absl::StrCat("must be in [", min, ", ", max, "], got ", n));
+  }
+  return n;
+}
+
+Ordering Order(const py::handle& value) {
+  const std::string order = As<std::string>("ordering", value, "str");
+  if (order == "arrival") return Ordering::kArrival;
+  if (order == "deterministic") return Ordering::kDeterministic;
+  Invalid("ordering",
+          absl::StrCat("'", order, "' is not arrival or deterministic"));
+}
+
 DeviceKind Device(const py::handle& value) {
   const std::string kind = As<std::string>("device", value, "str");
   if (kind == "auto") return DeviceKind::kAuto;
@@ -116,6 +140,18 @@ ClientOptions ParseClientOptions(const py::dict& options) {
       o.dns_refresh = s <= 0 ? absl::ZeroDuration() : absl::Seconds(s);
     } else if (key == "cache_synthetic") {
       o.cache_synthetic = As<bool>(key, value, "bool");
+    } else if (key == "ordering") {
+      o.ordering = Order(value);
+    } else if (key == "rank") {
+      o.rank = static_cast<uint32_t>(Count(key, value, 0, kMaxU32));
+    } else if (key == "world_size") {
+      o.world_size = static_cast<uint32_t>(Count(key, value, 1, kMaxU32));
+    } else if (key == "start_step") {
+      o.start_step = static_cast<uint64_t>(Count(key, value, 0, kMaxI64));
+    } else if (key == "num_epochs") {
+      o.num_epochs = static_cast<uint64_t>(Count(key, value, 0, kMaxI64));
+    } else if (key == "drop_remainder") {
+      o.drop_remainder = As<bool>(key, value, "bool");
     } else {
       Invalid(key, "unknown client option");
     }

@@ -92,22 +92,27 @@ TensorRef FindTensor(const std::shared_ptr<const Batch>& batch,
                 view->data,  view->memory, -1};
   if (view->memory == MemoryKind::kCuda) ref.device = view->device;
   if (device >= 0 || devices == 1) return ref;
-  // The whole batch: slices must follow each other in host memory.
+  // The whole batch: slices must follow each other in host memory (not so
+  // in CUDA memory, nor for a short batch, whose slices start where a full
+  // batch's would).
+  size_t bytes = view->num_bytes;
   for (int d = 1; d < devices; ++d) {
     const TensorView* slice = batch->devices[d].Find(name);
-    const bool follows =
-        slice != nullptr && slice->memory == MemoryKind::kHost &&
-        view->memory == MemoryKind::kHost &&
-        static_cast<const uint8_t*>(slice->data) ==
-            static_cast<const uint8_t*>(view->data) + d * view->num_bytes;
+    const bool follows = slice != nullptr &&
+                         slice->memory == MemoryKind::kHost &&
+                         view->memory == MemoryKind::kHost &&
+                         static_cast<const uint8_t*>(slice->data) ==
+                             static_cast<const uint8_t*>(view->data) + bytes;
     if (!follows) {
       throw StatusError(absl::InvalidArgumentError(absl::StrCat(
           "tensor '", name, "' is split over ", devices,
-          " devices that do not share host memory; use batch.devices[d]['",
+          " devices whose slices do not follow each other in host memory "
+          "(CUDA memory, or a short last batch); use batch.devices[d]['",
           name, "']")));
     }
+    bytes += slice->num_bytes;
+    ref.shape[0] += slice->shape[0];
   }
-  ref.shape[0] *= devices;
   return ref;
 }
 

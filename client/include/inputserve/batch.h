@@ -42,11 +42,22 @@ struct DeviceBatch {
 // One global batch. From Client::Next(): valid until the next call to
 // Next() or the Client's destruction, whichever comes first. From
 // Client::NextShared(): valid while the handle lives.
+//
+// A short batch (deterministic order with drop_remainder off: a shard's last
+// batch of an epoch) holds n < global_batch_size examples; its tensors have
+// shape[0] = n in total, split over the devices as evenly as possible: the
+// first n % D devices get n / D + 1 examples, the others n / D (a device may
+// get none: shape[0] = 0). Each device's slice starts where a full batch's
+// slice would, so with D > 1 the slices of a short batch are not contiguous.
 struct Batch {
   uint64_t sequence = 0;  // The server's sequence number of the batch.
+  // Arrival order: the server's epoch. Deterministic order: the plan's epoch
+  // of `step`.
   uint64_t epoch = 0;
-  // This client's step: 0 for the first batch it returned, then +1 per
-  // batch (cached synthetic batches included).
+  // Arrival order: this client's step, 0 for the first batch it returned,
+  // then +1 per batch (cached synthetic batches included). Deterministic
+  // order: the plan's step (start_step, start_step + 1, ...); a batch from
+  // the synthetic cache carries the next real step and does not consume it.
   uint64_t step = 0;
   BatchMode mode = BatchMode::kReal;
   uint64_t mode_generation = 0;

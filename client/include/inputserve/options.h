@@ -19,6 +19,18 @@ enum class DeviceKind {
   kCuda,  // CUDA device memory; creation fails when not available.
 };
 
+// Which batches a client gets, and in what order.
+enum class Ordering {
+  // Each batch goes to whichever stream asks first: highest throughput, no
+  // order guarantee across consumers.
+  kArrival,
+  // Rank `rank` of `world_size` gets at step t a batch that is a pure
+  // function of the servers' dataset, seed, batch size, shard layout and
+  // (rank, world_size, t): resumable from any step, with failover between
+  // replicas of a shard costing no batch and repeating none.
+  kDeterministic,
+};
+
 struct TlsOptions {
   bool enabled = false;
   std::string ca_file;  // PEM roots to verify the server; empty = system roots.
@@ -86,6 +98,30 @@ struct ClientOptions {
   // When false, synthetic batches are returned like real ones: no device
   // cache, the data stream stays open.
   bool cache_synthetic = true;
+
+  // Data order. The fields after `ordering` apply to kDeterministic only;
+  // with kArrival they must keep their defaults (INVALID_ARGUMENT naming
+  // the field otherwise). Deterministic: every target must serve the
+  // deterministic order, all must agree on batch size and shard count, the
+  // replicas of one shard on examples per epoch and order fingerprint, and
+  // at least one replica of every shard must answer at Create(). Each shard
+  // this rank uses gets one stream at a time to one live replica; a broken
+  // stream moves to another replica of the shard (or the same address after
+  // backoff) and asks again from exactly the first step still missing. The
+  // replicas of each shard are those that answered at Create().
+  // Batch::step is the plan's step, Batch::epoch its epoch.
+  Ordering ordering = Ordering::kArrival;
+  uint32_t rank = 0;
+  uint32_t world_size = 1;
+  // The first step Next() returns (a resumed trainer's checkpointed step).
+  uint64_t start_step = 0;
+  // Next() returns OUT_OF_RANGE after the steps of this many epochs
+  // (counted from step 0, so a resume ends at the same step); 0 = forever.
+  uint64_t num_epochs = 0;
+  // true: every rank gets the same number of full batches per epoch (the
+  // remainder is dropped). false: every example of an epoch is delivered
+  // once; a shard's last batch may be short (see Batch).
+  bool drop_remainder = true;
 };
 
 }  // namespace inputserve

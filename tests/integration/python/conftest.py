@@ -14,6 +14,18 @@ import pytest
 BIN = os.environ.get("INPUTSERVE_BIN_DIR", "")
 
 
+def stop(proc):
+    """Ends a server process: SIGTERM (resumed if stopped), then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """One inputserve-server; stopped (SIGTERM, then SIGKILL) on close."""
 
@@ -54,14 +66,7 @@ class Server:
                        check=True, capture_output=True, timeout=30)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
         self.log.close()
 
 

@@ -177,7 +177,7 @@ def test_bad_options_name_the_option(cifar_server):
     with pytest.raises(inputserve.InvalidArgument, match="device"):
         inputserve.Client(cifar_server.target, device="tpu")
     with pytest.raises(inputserve.InvalidArgument, match="ordering"):
-        inputserve.Client(cifar_server.target, ordering="deterministic")
+        inputserve.Client(cifar_server.target, ordering="random")
     with pytest.raises(inputserve.InvalidArgument, match="prefetch_batches"):
         inputserve.Client(cifar_server.target, prefetch=0)
 

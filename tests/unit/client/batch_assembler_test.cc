@@ -1,12 +1,13 @@
 #include "client/transport/batch_assembler.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/client/image_label_specs.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/client/image_label_specs.h"
 
 namespace inputserve::client_internal {
 namespace {
@@ -165,6 +166,31 @@ TEST_F(BatchAssemblerTest, HeaderThatDisagreesWithTheLayoutIsRejected) {
   EXPECT_EQ(Feed(a, c.SerializeAsString()).status().code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(acquired_, 0);
+}
+
+TEST_F(BatchAssemblerTest, FewerExamplesOnlyWhenShortBatchesAreAllowed) {
+  // Three examples, packed: 3 images of 5x5x3 bytes, then 3 labels.
+  v1::BatchChunk c;
+  *c.mutable_header() = Header(0);
+  *c.mutable_header()->mutable_tensors() = testing::ImageLabelSpecs(3, 5, 5);
+  const size_t bytes = layout_->PayloadBytes(3);
+  c.mutable_header()->set_payload_bytes(bytes);
+  c.set_data(payload_.substr(0, bytes));
+  c.set_last(true);
+  BatchAssembler strict(layout_.get());
+  EXPECT_EQ(Feed(strict, c.SerializeAsString()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  BatchAssembler lenient(layout_.get(), /*allow_short=*/true);
+  absl::StatusOr<BatchAssembler::Progress> p =
+      Feed(lenient, c.SerializeAsString());
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, BatchAssembler::Progress::kComplete);
+  EXPECT_EQ(lenient.rows(), 3);
+  EXPECT_EQ(0, std::memcmp(dst_.data(), payload_.data(), bytes));
+  // The payload must still match the examples the tensors declare.
+  c.mutable_header()->set_payload_bytes(bytes + 1);
+  EXPECT_EQ(Feed(lenient, c.SerializeAsString()).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST_F(BatchAssemblerTest, AcquireFailureIsReturned) {

@@ -1,5 +1,8 @@
 #include "client/batch_layout.h"
 
+#include <cstring>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/client/image_label_specs.h"
@@ -62,6 +65,63 @@ TEST(BatchLayoutTest, CheckMatchesNamesTheDifference) {
   other = Specs(8);
   other.RemoveLast();
   EXPECT_FALSE(layout->CheckMatches(other).ok());
+}
+
+TEST(BatchLayoutTest, ShortBatchRowsAndPayload) {
+  absl::StatusOr<BatchLayout> layout = BatchLayout::Create(8, Specs(8), 4);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  absl::StatusOr<int> rows = layout->CheckMatchesRows(Specs(5));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, 5);
+  EXPECT_EQ(*layout->CheckMatchesRows(Specs(8)), 8);
+  EXPECT_EQ(layout->PayloadBytes(5), 5u * (32 * 32 * 3 + 4));
+  EXPECT_EQ(layout->PayloadBytes(8), layout->payload_bytes());
+  EXPECT_FALSE(layout->CheckMatchesRows(Specs(9)).ok());
+  EXPECT_FALSE(layout->CheckMatchesRows(Specs(0)).ok());
+  auto mixed = Specs(5);
+  mixed[1].set_shape(0, 4);  // Labels for another number of examples.
+  EXPECT_FALSE(layout->CheckMatchesRows(mixed).ok());
+  auto other = Specs(5);
+  other[0].set_shape(1, 16);  // Not just dim 0 differs.
+  EXPECT_FALSE(layout->CheckMatchesRows(other).ok());
+  // 5 examples over 4 slices: 2, 1, 1, 1 from examples 0, 2, 3, 4.
+  EXPECT_EQ(layout->SliceRows(5, 0), 2);
+  EXPECT_EQ(layout->SliceRows(5, 3), 1);
+  EXPECT_EQ(layout->SliceStart(5, 1), 2);
+  EXPECT_EQ(layout->SliceStart(5, 3), 4);
+  EXPECT_EQ(layout->SliceRows(3, 3), 0);
+}
+
+TEST(BatchLayoutTest, SpreadShortBatchPutsEachSliceWhereAFullOneStarts) {
+  absl::StatusOr<BatchLayout> layout =
+      BatchLayout::Create(8, testing::ImageLabelSpecs(8, 1, 1), 4);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  constexpr int kRows = 5;
+  // Packed: 5 images of 3 bytes (example e: bytes 10e, 10e+1, 10e+2), then
+  // 5 int32 labels (100 + e).
+  std::vector<uint8_t> payload(layout->payload_bytes(), 0xee);
+  for (int e = 0; e < kRows; ++e) {
+    for (int b = 0; b < 3; ++b) payload[3 * e + b] = 10 * e + b;
+    const int32_t label = 100 + e;
+    std::memcpy(&payload[3 * kRows + 4 * e], &label, 4);
+  }
+  layout->SpreadShortBatch(payload.data(), kRows);
+  const TensorPlacement& image = layout->tensors()[0];
+  const TensorPlacement& label = layout->tensors()[1];
+  for (int d = 0; d < 4; ++d) {
+    for (int k = 0; k < layout->SliceRows(kRows, d); ++k) {
+      const int e = layout->SliceStart(kRows, d) + k;
+      for (int b = 0; b < 3; ++b) {
+        EXPECT_EQ(payload[image.offset + d * image.slice_bytes + 3 * k + b],
+                  10 * e + b)
+            << "device " << d << " example " << e;
+      }
+      int32_t value;
+      std::memcpy(&value,
+                  &payload[label.offset + d * label.slice_bytes + 4 * k], 4);
+      EXPECT_EQ(value, 100 + e) << "device " << d;
+    }
+  }
 }
 
 }  // namespace

@@ -168,5 +168,70 @@ TEST(BatchQueueTest, GrowsWhenTheReaderHoldsMoreThanItsShare) {
   EXPECT_EQ(live, 0);
 }
 
+v1::BatchHeader Step(uint64_t step, v1::Mode mode = v1::MODE_REAL) {
+  v1::BatchHeader h;
+  h.set_step(step);
+  h.set_mode(mode);
+  return h;
+}
+
+TEST(BatchQueueTest, StepOrderHandsOutByStepWithinABoundedWindow) {
+  auto created = BatchQueue::Create(
+      3, 64, [](size_t n) -> absl::StatusOr<void*> { return std::malloc(n); },
+      [](void* p) { std::free(p); }, /*max_ahead=*/2);
+  ASSERT_TRUE(created.ok());
+  std::unique_ptr<BatchQueue> queue = *std::move(created);
+  queue->SetOrdered(10);
+  EXPECT_EQ(queue->next_step(), 10u);
+  // Steps 10 and 11 fit the window; they arrive out of order.
+  Slot* eleven = queue->AcquireFor(Step(11));
+  ASSERT_NE(eleven, nullptr);
+  eleven->header = Step(11);
+  queue->PushReady(eleven);
+  EXPECT_TRUE(queue->HasReady(11));
+  EXPECT_EQ(queue->PopReady(absl::Milliseconds(10)), nullptr);  // Needs 10.
+  // Step 12 must wait until the reader has taken step 10, even though a
+  // slot is free: it would take the slot step 10 needs.
+  absl::Notification got_twelve;
+  Slot* twelve = nullptr;
+  std::thread ahead([&] {
+    twelve = queue->AcquireFor(Step(12));
+    got_twelve.Notify();
+  });
+  Slot* ten = queue->AcquireFor(Step(10));
+  ASSERT_NE(ten, nullptr);
+  EXPECT_FALSE(got_twelve.HasBeenNotified());
+  ten->header = Step(10);
+  queue->PushReady(ten);
+  Slot* first = queue->PopReady(absl::Seconds(5));
+  ASSERT_EQ(first, ten);
+  EXPECT_TRUE(got_twelve.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ahead.join();
+  ASSERT_NE(twelve, nullptr);
+  EXPECT_EQ(queue->PopReady(absl::Seconds(5)), eleven);
+  EXPECT_EQ(queue->next_step(), 12u);
+  // A copy of a step already handed out is dropped.
+  queue->Release(first);
+  Slot* again = queue->AcquireFor(Step(11));
+  ASSERT_NE(again, nullptr);
+  again->header = Step(11);
+  queue->PushReady(again);
+  EXPECT_EQ(queue->ready_count(), 0u);
+  // A synthetic batch comes out only while the next step is missing, and
+  // does not take a step.
+  Slot* synthetic = queue->AcquireFor(Step(40, v1::MODE_SYNTHETIC));
+  ASSERT_NE(synthetic, nullptr);
+  synthetic->header = Step(40, v1::MODE_SYNTHETIC);
+  queue->PushReady(synthetic);
+  twelve->header = Step(12);
+  queue->PushReady(twelve);
+  EXPECT_EQ(queue->PopReady(absl::Seconds(5)), twelve);
+  EXPECT_EQ(queue->PopReady(absl::Seconds(5)), synthetic);
+  EXPECT_EQ(queue->next_step(), 13u);
+  queue->Release(twelve);
+  queue->Release(synthetic);
+  queue->Release(eleven);
+}
+
 }  // namespace
 }  // namespace inputserve::client_internal

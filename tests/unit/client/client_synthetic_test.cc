@@ -51,15 +51,6 @@ const Batch* NextInMode(Client& client, BatchMode mode) {
   return nullptr;
 }
 
-bool WaitFor(const std::function<bool()>& done, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
-
 TEST(ClientSyntheticTest, CachesSliceZeroClosesStreamsAndServesFromCache) {
   auto fake = FakeInputServer::Start({});
   ASSERT_NE(fake, nullptr);

@@ -4,9 +4,12 @@
 #define INPUTSERVE_TESTS_UNIT_CLIENT_CLIENT_TEST_UTIL_H_
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "inputserve/batch.h"
 #include "inputserve/options.h"
@@ -23,6 +26,16 @@ inline ClientOptions FastOptions(std::vector<std::string> targets) {
   o.connect_timeout = absl::Seconds(5);
   o.unavailable_timeout = absl::Seconds(10);
   return o;
+}
+
+// Polls `done` until it holds (true) or `limit` passes (false).
+inline bool WaitFor(const std::function<bool()>& done, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
 }
 
 // Checks every device slice of `batch` against batch `sequence` of

@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -25,6 +28,11 @@ class FakeInputServer::Service final : public v1::InputService::Service {
     info->set_num_shards(o.num_shards);
     info->set_examples_per_epoch(o.examples_per_epoch);
     info->set_num_classes(static_cast<uint32_t>(o.class_names.size()));
+    info->add_orderings(v1::ORDERING_ARRIVAL);
+    if (o.deterministic) {
+      info->add_orderings(v1::ORDERING_DETERMINISTIC);
+      info->set_order_fingerprint(o.order_fingerprint);
+    }
     for (const std::string& name : o.class_names) info->add_class_names(name);
     absl::MutexLock lock(&mu_);
     info->mutable_mode()->set_mode(mode_);
@@ -33,8 +41,11 @@ class FakeInputServer::Service final : public v1::InputService::Service {
   }
 
   grpc::Status StreamBatches(
-      grpc::ServerContext* context, const v1::StreamBatchesRequest*,
+      grpc::ServerContext* context, const v1::StreamBatchesRequest* request,
       grpc::ServerWriter<v1::BatchChunk>* writer) override {
+    if (request->ordering() == v1::ORDERING_DETERMINISTIC) {
+      return StreamOrdered(context, *request, writer);
+    }
     {
       absl::MutexLock lock(&mu_);
       ++active_;
@@ -86,6 +97,67 @@ class FakeInputServer::Service final : public v1::InputService::Service {
     return grpc::Status::OK;
   }
 
+  // The deterministic stream: the request's steps on this shard, in order;
+  // synthetic batches stand in for the next step without taking it.
+  grpc::Status StreamOrdered(grpc::ServerContext* context,
+                             const v1::StreamBatchesRequest& request,
+                             grpc::ServerWriter<v1::BatchChunk>* writer) {
+    const FakeServerOptions& o = owner_->options_;
+    {
+      absl::MutexLock lock(&mu_);
+      ordered_requests_.push_back(request);
+    }
+    if (!o.deterministic) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this server does not serve the deterministic order");
+    }
+    ShardLayout layout{
+        request.batch_size(),
+        {request.shard_examples().begin(), request.shard_examples().end()}};
+    if (layout.batch_size != static_cast<uint32_t>(o.batch_size) ||
+        layout.shard_examples.size() != o.num_shards ||
+        layout.shard_examples[o.shard_index] != o.examples_per_epoch) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "the request's layout differs from this server's");
+    }
+    absl::StatusOr<RankPlan> plan = RankPlan::Create(
+        layout, request.rank(), request.world_size(), request.drop_remainder());
+    if (!plan.ok()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          std::string(plan.status().message()));
+    }
+    std::optional<uint64_t> step =
+        plan->NextStepOnShard(o.shard_index, request.start_step());
+    int sent = 0;
+    while (step.has_value() &&
+           (request.end_step() == 0 || *step < request.end_step())) {
+      if (context->IsCancelled()) return grpc::Status::CANCELLED;
+      v1::Mode mode;
+      uint64_t generation;
+      {
+        absl::MutexLock lock(&mu_);
+        mode = mode_;
+        generation = generation_;
+      }
+      std::vector<v1::BatchChunk> chunks =
+          owner_->MakeOrderedChunks(plan->At(*step), mode, generation);
+      const bool breaking = o.break_after > 0 && sent == o.break_after;
+      if (breaking) chunks.resize(1);
+      for (const v1::BatchChunk& chunk : chunks) {
+        if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+      }
+      if (breaking) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "broken on purpose");
+      }
+      absl::MutexLock lock(&mu_);
+      ++batches_sent_;
+      if (mode == v1::MODE_SYNTHETIC) continue;  // Does not take the step.
+      ++sent;
+      step = plan->NextStepOnShard(o.shard_index, *step + 1);
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status WatchMode(grpc::ServerContext* context,
                          const v1::WatchModeRequest*,
                          grpc::ServerWriter<v1::ModeStatus>* writer) override {
@@ -131,6 +203,7 @@ class FakeInputServer::Service final : public v1::InputService::Service {
   int opened_ ABSL_GUARDED_BY(mu_) = 0;
   int cancelled_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t batches_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<v1::StreamBatchesRequest> ordered_requests_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -192,6 +265,12 @@ uint64_t FakeInputServer::batches_sent() const {
   return service_->batches_sent_;
 }
 
+std::vector<v1::StreamBatchesRequest> FakeInputServer::deterministic_requests()
+    const {
+  absl::MutexLock lock(&service_->mu_);
+  return service_->ordered_requests_;
+}
+
 uint8_t FakeInputServer::ImageByte(int server_id, uint64_t sequence,
                                    size_t index) {
   return static_cast<uint8_t>(sequence * 131 + index * 7 + server_id * 17);
@@ -224,19 +303,46 @@ std::vector<v1::TensorSpec> FakeInputServer::tensors() const {
 
 std::vector<v1::BatchChunk> FakeInputServer::MakeChunks(
     uint64_t sequence, v1::Mode mode, uint64_t generation) const {
-  std::string payload(image_bytes() + 4 * options_.batch_size, '\0');
-  for (size_t i = 0; i < image_bytes(); ++i) {
-    payload[i] = static_cast<char>(ImageByte(options_.server_id, sequence, i));
+  return Chunk(sequence, mode, generation, options_.server_id,
+               options_.batch_size, nullptr);
+}
+
+std::vector<v1::BatchChunk> FakeInputServer::MakeOrderedChunks(
+    const PlannedBatch& b, v1::Mode mode, uint64_t generation) const {
+  const bool synthetic = mode == v1::MODE_SYNTHETIC;
+  v1::BatchHeader extra;
+  extra.set_deterministic(true);
+  extra.set_step(b.step);
+  extra.set_epoch(b.epoch);
+  extra.set_batch_index(synthetic ? 0 : b.index);
+  // The synthetic batch is batch 0 of epoch 0, whole.
+  return Chunk(synthetic ? 0 : OrderSequence(b.epoch, b.index), mode,
+               generation, static_cast<int>(options_.shard_index),
+               synthetic ? options_.batch_size : static_cast<int>(b.size),
+               &extra);
+}
+
+std::vector<v1::BatchChunk> FakeInputServer::Chunk(
+    uint64_t sequence, v1::Mode mode, uint64_t generation, int id, int rows,
+    const v1::BatchHeader* extra) const {
+  const size_t image_bytes = this->image_bytes() / options_.batch_size * rows;
+  std::string payload(image_bytes + 4 * rows, '\0');
+  for (size_t i = 0; i < image_bytes; ++i) {
+    payload[i] = static_cast<char>(ImageByte(id, sequence, i));
   }
-  for (int e = 0; e < options_.batch_size; ++e) {
-    const int32_t label = Label(options_.server_id, sequence, e);
-    std::memcpy(&payload[image_bytes() + 4 * e], &label, 4);
+  for (int e = 0; e < rows; ++e) {
+    const int32_t label = Label(id, sequence, e);
+    std::memcpy(&payload[image_bytes + 4 * e], &label, 4);
   }
   v1::BatchHeader header;
+  if (extra != nullptr) header = *extra;
   header.set_sequence(sequence);
   header.set_mode(mode);
   header.set_mode_generation(generation);
-  for (const v1::TensorSpec& t : tensors()) *header.add_tensors() = t;
+  for (v1::TensorSpec t : tensors()) {
+    t.set_shape(0, rows);
+    *header.add_tensors() = std::move(t);
+  }
   header.set_payload_bytes(payload.size());
   std::vector<v1::BatchChunk> chunks;
   for (size_t off = 0; off < payload.size(); off += options_.chunk_bytes) {

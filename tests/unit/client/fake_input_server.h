@@ -2,7 +2,11 @@
 // Serves deterministic batches (contents computable from sequence and server
 // id), switches to synthetic mode on request (every stream then gets batch 0
 // with MODE_SYNTHETIC), pushes ModeStatus on WatchMode, counts cancelled
-// streams, and can be told to send broken chunk sequences. Thread-safe.
+// streams, and can be told to send broken chunk sequences. With
+// `deterministic` it also serves deterministic streams: the steps of the
+// request's rank plan that fall on its shard, each batch's contents a
+// function of (shard, epoch, batch index) only, so twins send equal bytes.
+// Thread-safe.
 #ifndef INPUTSERVE_TESTS_UNIT_CLIENT_FAKE_INPUT_SERVER_H_
 #define INPUTSERVE_TESTS_UNIT_CLIENT_FAKE_INPUT_SERVER_H_
 
@@ -14,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/data_order.h"
 #include "grpcpp/server.h"
 #include "inputserve/v1/input_service.grpc.pb.h"
 
@@ -36,6 +41,12 @@ struct FakeServerOptions {
   std::function<std::vector<v1::BatchChunk>(uint64_t sequence,
                                             std::vector<v1::BatchChunk> good)>
       mangle;
+  // Lists ORDERING_DETERMINISTIC and serves it.
+  bool deterministic = false;
+  uint64_t order_fingerprint = 42;
+  // Deterministic streams: after this many whole batches, send the first
+  // chunk of the next one and end the call with UNAVAILABLE (0 = never).
+  int break_after = 0;
 };
 
 class FakeInputServer {
@@ -52,6 +63,8 @@ class FakeInputServer {
   int active_streams() const;
   int streams_opened() const;
   uint64_t batches_sent() const;
+  // The deterministic requests received, in order.
+  std::vector<v1::StreamBatchesRequest> deterministic_requests() const;
   // Stops serving (in-flight calls are cancelled).
   void Shutdown();
 
@@ -63,10 +76,24 @@ class FakeInputServer {
   // The chunks of batch `sequence` as this server sends them.
   std::vector<v1::BatchChunk> MakeChunks(uint64_t sequence, v1::Mode mode,
                                          uint64_t generation) const;
+  // Deterministic streams: the contents of planned batch `b` are those of
+  // MakeChunks(OrderSequence(b.epoch, b.index)) as server `shard`, cut to
+  // b.size examples (labels checkable with Label(shard, sequence, e)).
+  static uint64_t OrderSequence(uint64_t epoch, uint64_t index) {
+    return epoch * 1000 + index;
+  }
+  std::vector<v1::BatchChunk> MakeOrderedChunks(const PlannedBatch& b,
+                                                v1::Mode mode,
+                                                uint64_t generation) const;
 
  private:
   class Service;
   explicit FakeInputServer(FakeServerOptions options);
+  // A batch of `rows` examples with contents of (`id`, `sequence`), its
+  // header starting from `extra` when given.
+  std::vector<v1::BatchChunk> Chunk(uint64_t sequence, v1::Mode mode,
+                                    uint64_t generation, int id, int rows,
+                                    const v1::BatchHeader* extra) const;
 
   FakeServerOptions options_;
   std::unique_ptr<Service> service_;

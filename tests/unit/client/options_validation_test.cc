@@ -73,6 +73,45 @@ TEST(OptionsValidationTest, EachBadFieldIsNamed) {
   ExpectInvalid(o, "key_file");
 }
 
+TEST(OptionsValidationTest, ArrivalOrderRefusesEachDeterministicField) {
+  ClientOptions o = Valid();
+  o.rank = 1;
+  o.world_size = 2;
+  ExpectInvalid(o, "ClientOptions.rank");
+  o = Valid();
+  o.world_size = 2;
+  ExpectInvalid(o, "ClientOptions.world_size");
+  o = Valid();
+  o.start_step = 5;
+  ExpectInvalid(o, "ClientOptions.start_step");
+  o = Valid();
+  o.num_epochs = 1;
+  ExpectInvalid(o, "ClientOptions.num_epochs");
+  o = Valid();
+  o.drop_remainder = false;
+  ExpectInvalid(o, "ClientOptions.drop_remainder");
+}
+
+TEST(OptionsValidationTest, DeterministicOrderChecksRankAndWorldSize) {
+  ClientOptions o = Valid();
+  o.ordering = Ordering::kDeterministic;
+  o.rank = 3;
+  o.world_size = 4;
+  o.start_step = 100;
+  o.num_epochs = 2;
+  o.drop_remainder = false;
+  EXPECT_TRUE(ValidateOptions(o).ok());
+  o.world_size = 0;
+  o.rank = 0;
+  ExpectInvalid(o, "world_size must be at least 1");
+  o.world_size = 4;
+  o.rank = 4;
+  ExpectInvalid(o, "rank 4 is out of range for world_size 4");
+  o.rank = 0;
+  o.ordering = static_cast<Ordering>(7);
+  ExpectInvalid(o, "ordering");
+}
+
 TEST(OptionsValidationTest, DivisibleBatchesPass) {
   EXPECT_TRUE(CheckBatchDivisible(256, 0).ok());
   EXPECT_TRUE(CheckBatchDivisible(256, 8).ok());
