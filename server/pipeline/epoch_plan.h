@@ -42,8 +42,7 @@ class EpochPlan {
   std::shared_ptr<const std::vector<uint32_t>> Permutation(uint64_t epoch);
   // Global record indices of examples [first, first + count) of the epoch's
   // order (clipped to the epoch).
-  std::vector<uint64_t> Records(uint64_t epoch, uint64_t first,
-                                uint64_t count);
+  std::vector<uint64_t> Records(uint64_t epoch, uint64_t first, uint64_t count);
 
  private:
   EpochPlan(const Dataset* dataset, uint64_t seed, uint32_t shard_index,

@@ -20,10 +20,12 @@ size_t LayoutBytes(const std::vector<TensorLayout>& layouts) {
 
 }  // namespace
 
-OrderedBatchProducer::OrderedBatchProducer(
-    EpochPlan* epochs, DecodePool* pool, ServerMetrics* metrics,
-    OrderedBatchOptions options, RankPlan plan, uint32_t shard,
-    uint64_t first_step, uint64_t end_step)
+OrderedBatchProducer::OrderedBatchProducer(EpochPlan* epochs, DecodePool* pool,
+                                           ServerMetrics* metrics,
+                                           OrderedBatchOptions options,
+                                           RankPlan plan, uint32_t shard,
+                                           uint64_t first_step,
+                                           uint64_t end_step)
     : epochs_(epochs),
       pool_(pool),
       metrics_(metrics),
@@ -39,6 +41,9 @@ OrderedBatchProducer::OrderedBatchProducer(
           payload_bytes_, static_cast<size_t>(options_.prefetch_batches) + 2)) {
   builder_ = std::thread([this] {
     Loop();
+    // Idle payload buffers go as soon as the last batch sent returns them,
+    // not when the (retired) producer is finally joined.
+    payloads_.reset();
     exited_.store(true);
   });
 }
@@ -71,10 +76,9 @@ absl::StatusOr<OrderedBatchProducer::Records> OrderedBatchProducer::Read(
   Records records;
   records.planned = plan_.At(step);
   const uint64_t batch_size = plan_.layout().batch_size;
-  for (uint64_t index :
-       epochs_->Records(records.planned.epoch,
-                        records.planned.index * batch_size,
-                        records.planned.size)) {
+  for (uint64_t index : epochs_->Records(records.planned.epoch,
+                                         records.planned.index * batch_size,
+                                         records.planned.size)) {
     absl::StatusOr<RawExample> raw = epochs_->dataset().ReadRecord(index);
     if (absl::IsDataLoss(raw.status())) {
       // Bad bytes fail alike on every replica: left out, as a decode error.
@@ -85,9 +89,9 @@ absl::StatusOr<OrderedBatchProducer::Records> OrderedBatchProducer::Read(
       continue;
     }
     if (!raw.ok()) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot read record ", index, " for step ", step, ": ",
-          raw.status().message()));
+      return absl::UnavailableError(absl::StrCat("cannot read record ", index,
+                                                 " for step ", step, ": ",
+                                                 raw.status().message()));
     }
     records.examples.push_back(*std::move(raw));
   }
@@ -113,8 +117,8 @@ BatchPtr OrderedBatchProducer::Build(const Records& records,
   // Reading the next batch overlaps with decoding this one.
   if (next_step.has_value()) *next = Read(*next_step);
   if (!pool_->Wait(&job)) return nullptr;
-  const size_t n = CompactDecoded(job.results(), image_bytes_,
-                                  payload->data(), labels.data());
+  const size_t n = CompactDecoded(job.results(), image_bytes_, payload->data(),
+                                  labels.data());
   if (n < job.size()) {
     const double failed = static_cast<double>(job.size() - n);
     metrics_->decode_errors().Increment(failed);

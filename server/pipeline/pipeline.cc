@@ -300,9 +300,9 @@ size_t Pipeline::DecodeInto(const std::vector<Shuffled>& items,
   pool_->Wait(&job);
   for (size_t i = 0; i < items.size(); ++i) {
     if (!job.results()[i].ok() && consecutive_decode_failures_ < 10) {
-      LogWarning("record ", items[i].example.index,
-                 " failed to decode and was skipped: ",
-                 job.results()[i].message());
+      LogWarning(
+          "record ", items[i].example.index,
+          " failed to decode and was skipped: ", job.results()[i].message());
     }
   }
   // Successful records keep their order, failures leave no hole.

@@ -6,10 +6,10 @@
 // One builder thread reads raw records (through the shuffle buffer) and hands
 // each batch's worth to the decode pool, which decodes straight into the
 // batch's payload. The pool is shared: deterministic streams submit their
-// own jobs to it (see ordered_batches.h). Records that fail to decode are dropped and replaced by the
-// next ones, so every batch is full. Output is deterministic for a given seed:
-// augmentation randomness comes from (seed, epoch, record index), never from
-// which thread decoded what.
+// own jobs to it (see ordered_batches.h). Records that fail to decode are
+// dropped and replaced by the next ones, so every batch is full. Output is
+// deterministic for a given seed: augmentation randomness comes from (seed,
+// epoch, record index), never from which thread decoded what.
 //
 // This class is thread-safe. The builder blocks when the queue is full, so a
 // server in synthetic mode (nobody popping) stops decoding.

@@ -147,9 +147,8 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenCifar10Dataset(
     if (!rec.ok()) return rec.status();
     const uint8_t label = static_cast<uint8_t>((*rec)[0]);
     if (absl::Status s = CheckLabel(label); !s.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("record ", index, " of '", file.path, "': ",
-                       s.message()));
+      return absl::DataLossError(absl::StrCat("record ", index, " of '",
+                                              file.path, "': ", s.message()));
     }
     RawExample ex;
     ex.data = rec->substr(1);

@@ -118,17 +118,16 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenImagenetDataset(
   parts.new_decoder = [preprocess] {
     return std::make_unique<EncodedImageDecoder>(preprocess);
   };
-  parts.read_record = [offsets](const ShardPlan& plan, uint64_t index)
-      -> absl::StatusOr<RawExample> {
+  parts.read_record = [offsets](const ShardPlan& plan,
+                                uint64_t index) -> absl::StatusOr<RawExample> {
     const DataFile& file = plan.FileOf(index);
     absl::StatusOr<std::string> data = ReadTfrecordAt(
         file.path, (*offsets)[file.ordinal][index - file.first_record]);
     if (!data.ok()) return data.status();
     absl::StatusOr<ImageExample> ex = ParseImageExample(*data);
     if (!ex.ok()) {
-      return absl::DataLossError(absl::StrCat("record ", index, " of '",
-                                              file.path, "': ",
-                                              ex.status().message()));
+      return absl::DataLossError(absl::StrCat(
+          "record ", index, " of '", file.path, "': ", ex.status().message()));
     }
     if (ex->label < 0 || ex->label >= kImagenetClasses) {
       return absl::DataLossError(

@@ -77,8 +77,8 @@ uint64_t ShardPlan::OwnedRecord(uint64_t position) const {
   if (by_record_) return shard_index_ + position * num_shards_;
   // The last visited file that starts at or before `position`; files
   // without records share a start with the next one and are passed over.
-  auto it = std::upper_bound(visited_start_.begin(), visited_start_.end(),
-                             position);
+  auto it =
+      std::upper_bound(visited_start_.begin(), visited_start_.end(), position);
   size_t v = static_cast<size_t>(it - visited_start_.begin()) - 1;
   while (files_[visited_[v]].num_records == 0) ++v;
   return files_[visited_[v]].first_record + (position - visited_start_[v]);

@@ -162,12 +162,13 @@ absl::StatusOr<std::string> ReadTfrecordAt(const std::string& path,
                   offset + kTfrecordHeaderBytes);
   if (!got.ok()) return got.status();
   if (*got < data.size()) {
-    return absl::DataLossError(absl::StrCat(
-        "'", path, "' at offset ", offset, ": record cut short by end of file"));
+    return absl::DataLossError(
+        absl::StrCat("'", path, "' at offset ", offset,
+                     ": record cut short by end of file"));
   }
   if (!DataCrcOk(data.data(), len, data.data() + len)) {
-    return absl::DataLossError(absl::StrCat(
-        "'", path, "' at offset ", offset, ": data CRC mismatch"));
+    return absl::DataLossError(
+        absl::StrCat("'", path, "' at offset ", offset, ": data CRC mismatch"));
   }
   data.resize(len);
   return data;

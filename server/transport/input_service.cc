@@ -148,8 +148,7 @@ class InputServiceImpl::BatchStreamReactor
   // sent; it shares the cached payload, only the header differs.
   std::shared_ptr<const EncodedBatch> SyntheticStandInLocked(
       uint64_t generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto batch =
-        std::make_shared<PipelineBatch>(*service_->cache_->batch());
+    auto batch = std::make_shared<PipelineBatch>(*service_->cache_->batch());
     const PlannedBatch planned = ordered_->plan.At(ordered_->next_step);
     batch->deterministic = true;
     batch->step = planned.step;
@@ -180,9 +179,8 @@ class InputServiceImpl::BatchStreamReactor
         return;
       }
       if (mode.mode == ServingMode::kSynthetic) {
-        encoded_ = ordered_ != nullptr
-                       ? SyntheticStandInLocked(mode.generation)
-                       : service_->cache_->Get(mode.generation);
+        encoded_ = ordered_ != nullptr ? SyntheticStandInLocked(mode.generation)
+                                       : service_->cache_->Get(mode.generation);
         next_chunk_ = 0;
         StartWriteLocked();
         return;
@@ -191,8 +189,8 @@ class InputServiceImpl::BatchStreamReactor
       ticket_ = 0;
     }
     // PopAsync may run OnBatch inline, so it is called without mu_ held.
-    const uint64_t ticket = queue_->PopAsync(
-        [this](BatchPtr batch) { OnBatch(std::move(batch)); });
+    const uint64_t ticket =
+        queue_->PopAsync([this](BatchPtr batch) { OnBatch(std::move(batch)); });
     if (ticket == 0) return;
     absl::MutexLock lock(&mu_);
     if (state_ != State::kWaiting) return;
@@ -384,9 +382,9 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
     return absl::InvalidArgumentError("world_size must be at least 1");
   }
   if (request.rank() >= request.world_size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rank ", request.rank(), " is out of range for world_size ",
-                     request.world_size(), " (0 <= rank < world_size)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rank ", request.rank(), " is out of range for world_size ",
+        request.world_size(), " (0 <= rank < world_size)"));
   }
   if (options_.epochs == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -410,10 +408,10 @@ InputServiceImpl::StartOrdered(const v1::StreamBatchesRequest& request) {
         " shard(s); this server is shard ", shard, " of ", num_shards));
   }
   if (request.shard_examples(static_cast<int>(shard)) != examples) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "shard_examples[", shard, "] is ",
-        request.shard_examples(static_cast<int>(shard)),
-        "; this shard has ", examples, " examples per epoch"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("shard_examples[", shard, "] is ",
+                     request.shard_examples(static_cast<int>(shard)),
+                     "; this shard has ", examples, " examples per epoch"));
   }
   ShardLayout layout;
   layout.batch_size = batch_size;
@@ -456,11 +454,11 @@ void InputServiceImpl::ReapProducers() {
   std::vector<std::shared_ptr<OrderedBatchProducer>> exited;
   {
     absl::MutexLock lock(&mu_);
-    auto it = std::partition(
-        retired_.begin(), retired_.end(),
-        [](const std::shared_ptr<OrderedBatchProducer>& p) {
-          return !p->exited();
-        });
+    auto it =
+        std::partition(retired_.begin(), retired_.end(),
+                       [](const std::shared_ptr<OrderedBatchProducer>& p) {
+                         return !p->exited();
+                       });
     exited.assign(std::make_move_iterator(it),
                   std::make_move_iterator(retired_.end()));
     retired_.erase(it, retired_.end());
@@ -523,12 +521,12 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
     }
     absl::StatusOr<std::unique_ptr<OrderedStart>> start = StartOrdered(parsed);
     if (!start.ok()) {
-      metrics_->stream_errors(absl::IsInvalidArgument(start.status())
-                                  ? "invalid_argument"
-                                  : "failed_precondition")
+      metrics_
+          ->stream_errors(absl::IsInvalidArgument(start.status())
+                              ? "invalid_argument"
+                              : "failed_precondition")
           .Increment();
-      return new RejectedStream<grpc::ByteBuffer>(
-          ToGrpcStatus(start.status()));
+      return new RejectedStream<grpc::ByteBuffer>(ToGrpcStatus(start.status()));
     }
     ordered = *std::move(start);
     if (ordered->producer == nullptr) {
@@ -537,11 +535,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
   } else if (parsed.ordering() != v1::ORDERING_UNSPECIFIED &&
              parsed.ordering() != v1::ORDERING_ARRIVAL) {
     metrics_->stream_errors("invalid_argument").Increment();
-    return new RejectedStream<grpc::ByteBuffer>(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("ordering: must be ORDERING_ARRIVAL (1) or "
-                     "ORDERING_DETERMINISTIC (2), got ",
-                     static_cast<int>(parsed.ordering()))));
+    return new RejectedStream<grpc::ByteBuffer>(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("ordering: must be ORDERING_ARRIVAL (1) or "
+                                  "ORDERING_DETERMINISTIC (2), got ",
+                                  static_cast<int>(parsed.ordering()))));
   }
   BatchStreamReactor* stream;
   {
@@ -557,8 +555,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* InputServiceImpl::StreamBatches(
                        " concurrent StreamBatches calls; retry later or use "
                        "another replica")));
     }
-    stream = new BatchStreamReactor(this, parsed.consumer_id(),
-                                    std::move(ordered));
+    stream =
+        new BatchStreamReactor(this, parsed.consumer_id(), std::move(ordered));
     streams_.insert(stream);
     metrics_->active_streams().Set(static_cast<double>(streams_.size()));
   }

@@ -3,14 +3,14 @@
 // synthetic cache.
 //
 // Methods are raw (ByteBuffer) callback methods: batches go out as zero-copy
-// slices (see wire.h), and bad request bytes get INVALID_ARGUMENT. Each stream has one write in flight, which
-// gives backpressure for free. Arrival streams: in REAL mode each batch goes
-// to exactly one stream; a batch whose write fails goes back to the front of
-// the queue for the next stream. Deterministic streams get exactly the
-// batches of their (rank, world_size) steps that fall on this shard, built
-// for them by an OrderedBatchProducer; in SYNTHETIC mode they get the cached
-// batch carrying the next real step, which stays unsent. This class is
-// thread-safe.
+// slices (see wire.h), and bad request bytes get INVALID_ARGUMENT. Each stream
+// has one write in flight, which gives backpressure for free. Arrival streams:
+// in REAL mode each batch goes to exactly one stream; a batch whose write fails
+// goes back to the front of the queue for the next stream. Deterministic
+// streams get exactly the batches of their (rank, world_size) steps that fall
+// on this shard, built for them by an OrderedBatchProducer; in SYNTHETIC mode
+// they get the cached batch carrying the next real step, which stays unsent.
+// This class is thread-safe.
 #ifndef INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
 #define INPUTSERVE_SERVER_TRANSPORT_INPUT_SERVICE_H_
 

@@ -1,5 +1,6 @@
 #include "server/sources/shard_plan.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,6 +43,14 @@ void ExpectExactCover(const std::vector<uint64_t>& counts, uint32_t shards) {
     const std::vector<uint64_t> owned = Owned(*plan, 3);
     EXPECT_EQ(owned.size(), plan->examples_per_epoch()) << "shard " << k;
     seen.insert(owned.begin(), owned.end());
+    // OwnedRecord lists the same records in global order.
+    std::vector<uint64_t> sorted(owned);
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<uint64_t> by_position;
+    for (uint64_t p = 0; p < plan->examples_per_epoch(); ++p) {
+      by_position.push_back(plan->OwnedRecord(p));
+    }
+    EXPECT_EQ(by_position, sorted) << "shard " << k;
   }
   ASSERT_EQ(seen.size(), total);
   for (uint64_t r = 0; r < total; ++r) EXPECT_EQ(seen.count(r), 1u) << r;
@@ -49,6 +58,7 @@ void ExpectExactCover(const std::vector<uint64_t>& counts, uint32_t shards) {
 
 TEST(ShardPlanTest, ManyFilesSplitByFile) {
   ExpectExactCover({5, 7, 1, 9, 4, 4, 2}, 3);
+  ExpectExactCover({5, 0, 7, 0, 2, 3}, 2);  // Empty files are passed over.
   absl::StatusOr<ShardPlan> plan =
       ShardPlan::Create(Files({5, 7, 1, 9}), 1, 3, 0);
   ASSERT_TRUE(plan.ok());

@@ -2,6 +2,7 @@
 // builds itself: its own bitwise CRC-32C and its own protobuf encoding.
 #include "server/sources/tfrecord.h"
 
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -261,8 +262,26 @@ TEST(ImagenetReaderTest, BadRecordsAreSkippedAndReportedWithOffsets) {
   EXPECT_EQ(events["bad_record"],
             r0.size() + corrupt.size() + r2.size() + r3.size() + r4.size());
   EXPECT_EQ(events["truncated"], body.size());
-  // TFRecord files keep counts, not offsets: no random access.
-  EXPECT_TRUE(absl::IsUnimplemented(ds->ReadRecord(0).status()));
+  // Random access through the offsets kept at open: bad bytes are
+  // DATA_LOSS (left out alike on every replica), good records as read.
+  ASSERT_TRUE(ds->random_access());
+  EXPECT_EQ(ds->ReadRecord(0)->data, "img0");
+  for (uint64_t bad : {1, 2, 4, 5}) {
+    absl::Status st = ds->ReadRecord(bad).status();
+    EXPECT_TRUE(absl::IsDataLoss(st)) << bad << ": " << st;
+  }
+  absl::StatusOr<RawExample> three = ds->ReadRecord(3);
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(three->data, "img3");
+  EXPECT_EQ(three->label, 3);
+  EXPECT_EQ(three->index, 3u);
+  EXPECT_EQ(ds->ReadRecord(6)->data, "img6");
+  EXPECT_TRUE(absl::IsOutOfRange(ds->ReadRecord(7).status()));
+  // A file that disappears is an I/O error, not bad data.
+  ASSERT_EQ(std::remove(file.c_str()), 0);
+  absl::Status gone = ds->ReadRecord(0).status();
+  EXPECT_FALSE(gone.ok());
+  EXPECT_FALSE(absl::IsDataLoss(gone)) << gone;
 }
 
 TEST(ImagenetReaderTest, BadLengthCrcSkipsTheRestOfTheFile) {
@@ -339,6 +358,18 @@ void ExpectShardsCoverOnce(const std::vector<int>& counts) {
       EXPECT_EQ(ex.data, absl::StrCat("img", ex.index));
     }
     EXPECT_TRUE(skips.events().empty());
+    // Random access: the shard's positions name exactly the records its
+    // reader hands out, in global order.
+    std::set<uint64_t> read;
+    for (const RawExample& ex : got) read.insert(ex.index);
+    std::vector<uint64_t> positions;
+    for (uint64_t p = 0; p < ds->examples_per_epoch(); ++p) {
+      positions.push_back(ds->ShardRecord(p));
+      absl::StatusOr<RawExample> ex = ds->ReadRecord(positions.back());
+      ASSERT_TRUE(ex.ok()) << ex.status();
+      EXPECT_EQ(ex->data, absl::StrCat("img", positions.back()));
+    }
+    EXPECT_EQ(positions, std::vector<uint64_t>(read.begin(), read.end()));
   }
   EXPECT_EQ(sizes, static_cast<uint64_t>(total));
   ASSERT_EQ(seen.size(), static_cast<size_t>(total));
