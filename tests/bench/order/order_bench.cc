@@ -51,9 +51,8 @@ ABSL_FLAG(int, batches, 150,
           "Timed batches per run and order. Short runs favour arrival: a "
           "deterministic stream's servers first build ahead as far as the "
           "transport buffers let them.");
-ABSL_FLAG(int, runs, 3,
-          "Alternating arrival/deterministic runs, then as many pairs of "
-          "stall runs.");
+ABSL_FLAG(int, runs, 3, "Alternating arrival/deterministic runs.");
+ABSL_FLAG(int, stall_runs, 5, "Pairs of undisturbed and killed stall runs.");
 ABSL_FLAG(int, stall_batches, 40,
           "Steps of each stall run; the replica dies after a third of them.");
 
@@ -268,7 +267,7 @@ int Main() {
     }
   }
   std::vector<double> gap, calm_gap, extra, restart;
-  for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
+  for (int run = 0; run < absl::GetFlag(FLAGS_stall_runs); ++run) {
     absl::StatusOr<StallRun> calm = Stall(&*replicas, /*kill=*/false);
     absl::StatusOr<StallRun> hit =
         calm.ok() ? Stall(&*replicas, /*kill=*/true) : calm;
@@ -308,12 +307,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_replicas) < 1 || absl::GetFlag(FLAGS_replicas) > 8 ||
       absl::GetFlag(FLAGS_batches) < 1 || absl::GetFlag(FLAGS_runs) < 1 ||
+      absl::GetFlag(FLAGS_stall_runs) < 1 ||
       absl::GetFlag(FLAGS_stall_batches) < 3 ||
       absl::GetFlag(FLAGS_records) <
           absl::GetFlag(FLAGS_replicas) * absl::GetFlag(FLAGS_batch_size)) {
     std::fprintf(stderr,
                  "order_bench: need 1 <= --replicas <= 8, --batches >= 1, "
-                 "--runs >= 1, --stall_batches >= 3 and --records >= "
+                 "--runs >= 1, --stall_runs >= 1, --stall_batches >= 3 and "
+                 "--records >= "
                  "--replicas * --batch_size\n");
     return 1;
   }
