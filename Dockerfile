@@ -19,7 +19,7 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev prometheus-cpp-dev libcivetweb-dev \
       libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
-      libgtest-dev libbenchmark-dev \
+      libgtest-dev libbenchmark-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -51,7 +51,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
-      libturbojpeg0 libjpeg62-turbo libpng16-16 \
+      libturbojpeg0 libjpeg62-turbo libpng16-16 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 inputserve \
  && useradd --uid 10001 --gid inputserve --no-create-home \

@@ -29,6 +29,7 @@ build_pkgs=(
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-dev pybind11-dev libdlpack-dev python3-numpy
+  libssl-dev
 )
 # Tests: real photos (sklearn/skimage data), torchvision's ImageFolder as the
 # oracle for --dataset=imagefolder, openssl for TLS certs,

@@ -22,8 +22,8 @@ class CpuBackend final : public GradientBackend {
  public:
   MemoryKind memory() const override { return MemoryKind::kHost; }
 
-  absl::Status CopyImagesToHost(const Slice& slice, uint8_t* dst) override {
-    std::memcpy(dst, slice.images->data, slice.images->num_bytes);
+  absl::Status CopyToHost(const TensorView& tensor, void* dst) override {
+    std::memcpy(dst, tensor.data, tensor.num_bytes);
     return absl::OkStatus();
   }
 

@@ -29,15 +29,14 @@ class CudaBackend final : public GradientBackend {
 
   MemoryKind memory() const override { return MemoryKind::kCuda; }
 
-  absl::Status CopyImagesToHost(const Slice& slice, uint8_t* dst) override {
-    if (slice.images->memory != MemoryKind::kCuda) {
-      std::memcpy(dst, slice.images->data, slice.images->num_bytes);
+  absl::Status CopyToHost(const TensorView& tensor, void* dst) override {
+    if (tensor.memory != MemoryKind::kCuda) {
+      std::memcpy(dst, tensor.data, tensor.num_bytes);
       return absl::OkStatus();
     }
-    std::string err =
-        gpu::CopyToHost(slice.images->device, StreamOf(slice.images->device),
-                        slice.images->data, slice.images->num_bytes, dst);
-    if (!err.empty()) return GpuError(slice.images->device, err);
+    std::string err = gpu::CopyToHost(tensor.device, StreamOf(tensor.device),
+                                      tensor.data, tensor.num_bytes, dst);
+    if (!err.empty()) return GpuError(tensor.device, err);
     return absl::OkStatus();
   }
 

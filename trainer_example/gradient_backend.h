@@ -33,9 +33,10 @@ class GradientBackend {
   // Which memory this backend reads.
   virtual MemoryKind memory() const = 0;
 
-  // Copies a slice's images to host memory (image_bytes * n bytes at dst),
-  // used once to fix the feature mean.
-  virtual absl::Status CopyImagesToHost(const Slice& slice, uint8_t* dst) = 0;
+  // Copies one tensor of a slice to host memory (tensor.num_bytes at dst):
+  // the images once to fix the feature mean, and every tensor of a step for
+  // --digest_file.
+  virtual absl::Status CopyToHost(const TensorView& tensor, void* dst) = 0;
 
   // Fixes the featurization for all later steps. Call once, before Step().
   virtual absl::Status SetFeatures(const FeatureSpec& spec,

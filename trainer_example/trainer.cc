@@ -62,6 +62,16 @@ struct Span {
   }
 };
 
+// "step 20/100 [====>...] - loss: ... - mode: real": one window's line.
+std::string ProgressLine(int step, int total, const Span& window,
+                         absl::Time now, BatchMode mode) {
+  return absl::StrFormat(
+      "step %d/%d %s - loss: %.4f - %.1f examples/s - input wait: %.1f%% - "
+      "mode: %s",
+      step, total, ProgressBar(step, total), window.loss_sum / window.steps,
+      window.ExamplesPerSec(now), window.WaitPct(now), ModeName(mode));
+}
+
 }  // namespace
 
 std::string FormatSummaryLine(const TrainSummary& summary) {
@@ -73,21 +83,28 @@ std::string FormatSummaryLine(const TrainSummary& summary) {
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
-    const TrainerOptions& options, Client* client, std::ostream* log) {
+    const TrainerOptions& options, Client* client, std::ostream* log,
+    std::unique_ptr<StepDigestWriter> digest) {
   INPUTSERVE_RETURN_IF_ERROR(ValidateTrainerOptions(options));
   INPUTSERVE_ASSIGN_OR_RETURN(
       std::unique_ptr<GradientBackend> backend,
       MakeBackend(client->memory_kind(), options.cuda_streams));
+  if (digest == nullptr && !options.digest_file.empty()) {
+    INPUTSERVE_ASSIGN_OR_RETURN(digest,
+                                StepDigestWriter::Open(options.digest_file));
+  }
   return std::unique_ptr<Trainer>(
-      new Trainer(options, client, log, std::move(backend)));
+      new Trainer(options, client, log, std::move(backend), std::move(digest)));
 }
 
 Trainer::Trainer(const TrainerOptions& options, Client* client,
-                 std::ostream* log, std::unique_ptr<GradientBackend> backend)
+                 std::ostream* log, std::unique_ptr<GradientBackend> backend,
+                 std::unique_ptr<StepDigestWriter> digest)
     : options_(options),
       client_(client),
       log_(log),
-      backend_(std::move(backend)) {}
+      backend_(std::move(backend)),
+      digest_(std::move(digest)) {}
 
 absl::StatusOr<std::vector<Slice>> Trainer::SlicesOf(const Batch& batch) const {
   if (batch.devices.empty()) {
@@ -147,7 +164,7 @@ absl::Status Trainer::Initialize(const Batch& batch,
   for (const Slice& slice : slices) {
     images.resize(slice.images->num_bytes);
     INPUTSERVE_RETURN_IF_ERROR(
-        backend_->CopyImagesToHost(slice, images.data()));
+        backend_->CopyToHost(*slice.images, images.data()));
     std::vector<float> mean = MeanFeatures(spec_, images.data(), slice.size());
     for (int j = 0; j < spec_.dim(); ++j) sum[j] += mean[j] * slice.size();
     count += slice.size();
@@ -187,10 +204,19 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
   window.Reset(absl::Now());
   measured.Reset(absl::Now());
   std::optional<BatchMode> last_mode;
+  int steps_run = 0;
   for (int step = 1; step <= options_.steps; ++step) {
     const absl::Time before_next = absl::Now();
     absl::StatusOr<const Batch*> next = client_->Next();
     const absl::Duration waited = absl::Now() - before_next;
+    if (absl::IsOutOfRange(next.status())) {
+      *log_ << absl::StrFormat(
+                   "step %d: the client's epochs are over (%s); stopping "
+                   "after %d of %d steps",
+                   step, next.status().message(), step - 1, options_.steps)
+            << std::endl;
+      break;
+    }
     if (!next.ok()) {
       return WithContext(
           next.status(),
@@ -200,6 +226,11 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
     absl::StatusOr<std::vector<Slice>> slices = SlicesOf(batch);
     if (slices.ok() && !model_) {
       if (absl::Status s = Initialize(batch, *slices); !s.ok()) slices = s;
+    }
+    if (slices.ok() && digest_ != nullptr) {
+      if (absl::Status s = digest_->Write(batch, backend_.get()); !s.ok()) {
+        slices = s;
+      }
     }
     absl::StatusOr<double> loss =
         slices.ok() ? TrainStep(*slices) : slices.status();
@@ -216,6 +247,7 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
             << std::endl;
     }
     last_mode = batch.mode;
+    steps_run = step;
     if (step == 1) summary.first_loss = *loss;
     int64_t examples = 0;
     for (const Slice& slice : *slices) examples += slice.size();
@@ -227,19 +259,20 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
     }
     if (step == 1 && options_.steps > 1) measured.Reset(now);
     if (step % options_.log_every == 0 || step == options_.steps) {
-      *log_ << absl::StrFormat(
-                   "step %d/%d %s - loss: %.4f - %.1f examples/s - input "
-                   "wait: %.1f%% - mode: %s",
-                   step, options_.steps, ProgressBar(step, options_.steps),
-                   window.loss_sum / window.steps, window.ExamplesPerSec(now),
-                   window.WaitPct(now), ModeName(batch.mode))
+      *log_ << ProgressLine(step, options_.steps, window, now, batch.mode)
             << std::endl;
       summary.final_loss = window.loss_sum / window.steps;
       window.Reset(now);
     }
   }
   const absl::Time end = absl::Now();
-  summary.steps = options_.steps;
+  if (steps_run > 0 && steps_run < options_.steps && window.steps > 0) {
+    // The epochs ended between progress lines: report the last window.
+    *log_ << ProgressLine(steps_run, options_.steps, window, end, *last_mode)
+          << std::endl;
+    summary.final_loss = window.loss_sum / window.steps;
+  }
+  summary.steps = steps_run;
   summary.examples_per_sec = measured.ExamplesPerSec(end);
   summary.input_wait_pct = measured.WaitPct(end);
   summary.bytes_received = client_->stats().bytes_received;

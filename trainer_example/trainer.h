@@ -20,12 +20,13 @@
 #include "trainer_example/feature_spec.h"
 #include "trainer_example/gradient_backend.h"
 #include "trainer_example/linear_model.h"
+#include "trainer_example/step_digest.h"
 #include "trainer_example/trainer_options.h"
 
 namespace inputserve::trainer {
 
 struct TrainSummary {
-  int steps = 0;
+  int steps = 0;  // Steps run: options.steps unless the epochs ended first.
   // Over steps 2..N (the first step includes connecting and the first
   // batch's round trip, like the warm-up Keras benchmarks leave out); over
   // step 1 alone when steps = 1.
@@ -43,11 +44,16 @@ std::string FormatSummaryLine(const TrainSummary& summary);
 
 class Trainer {
  public:
-  // `client` must outlive the Trainer; progress lines go to `log`.
+  // `client` must outlive the Trainer; progress lines go to `log`. Digest
+  // lines go to `digest`, else to options.digest_file opened here (callers
+  // that want a bad path named before connecting open it first).
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(
-      const TrainerOptions& options, Client* client, std::ostream* log);
+      const TrainerOptions& options, Client* client, std::ostream* log,
+      std::unique_ptr<StepDigestWriter> digest = nullptr);
 
-  // Runs options.steps steps. Errors carry the step they happened at.
+  // Runs options.steps steps, fewer when the client reports the end of its
+  // epochs (OUT_OF_RANGE), which is not an error. With options.digest_file,
+  // writes each step's digest line. Errors carry the step they happened at.
   absl::StatusOr<TrainSummary> Run();
 
   // The model after Run() (for tests); null before the first batch.
@@ -55,7 +61,8 @@ class Trainer {
 
  private:
   Trainer(const TrainerOptions& options, Client* client, std::ostream* log,
-          std::unique_ptr<GradientBackend> backend);
+          std::unique_ptr<GradientBackend> backend,
+          std::unique_ptr<StepDigestWriter> digest);
 
   // Finds and checks each device's image and label tensors.
   absl::StatusOr<std::vector<Slice>> SlicesOf(const Batch& batch) const;
@@ -67,6 +74,7 @@ class Trainer {
   Client* const client_;
   std::ostream* const log_;
   std::unique_ptr<GradientBackend> backend_;
+  std::unique_ptr<StepDigestWriter> digest_;  // Null without --digest_file.
   FeatureSpec spec_;
   std::optional<LinearModel> model_;
   std::optional<Gradients> grads_;

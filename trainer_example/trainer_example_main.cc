@@ -1,6 +1,7 @@
 // trainer_example: trains a softmax classifier on batches from inputserve
 // servers and reports examples/s, like the Keras ResNet benchmark it stands
 // in for. main() only reads flags, builds the Client and runs the Trainer.
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -22,7 +23,9 @@
 ABSL_FLAG(std::string, servers, "",
           "Comma-separated inputserve data servers, HOST:PORT[,HOST:PORT...] "
           "(also dns:///name:port); batches are read from all of them.");
-ABSL_FLAG(int, steps, 100, "Training steps to run (> 0).");
+ABSL_FLAG(int, steps, 100,
+          "Training steps this run does (> 0); fewer when --num_epochs end "
+          "first.");
 ABSL_FLAG(int, num_gpus, 0,
           "Devices to split each global batch over. 0 = train on the CPU on "
           "one unsplit batch. N > 0 = N GPUs when built with CUDA and N GPUs "
@@ -43,6 +46,32 @@ ABSL_FLAG(absl::Duration, unavailable_timeout, absl::Seconds(30),
           "Fail when no server delivered a batch for this long.");
 ABSL_FLAG(std::string, consumer_id, "trainer_example",
           "Name reported to the servers.");
+ABSL_FLAG(std::string, ordering, "arrival",
+          "Data order. arrival: each batch goes to whichever stream asks "
+          "first (fastest; never waits for a particular server). "
+          "deterministic: the batch of step t is a pure function of the "
+          "servers' flags and (--rank, --world_size, t), so a run resumes "
+          "with --start_step and survives replica failover with nothing lost "
+          "or repeated; a rank waits for its step's shard.");
+ABSL_FLAG(int64_t, rank, 0,
+          "deterministic: this trainer's data-parallel rank, 0..world_size-1.");
+ABSL_FLAG(int64_t, world_size, 1,
+          "deterministic: data-parallel trainers that split each epoch.");
+ABSL_FLAG(int64_t, start_step, 0,
+          "deterministic: the first step's number; resuming from a checkpoint "
+          "taken after step k-1 needs only --start_step=k.");
+ABSL_FLAG(int64_t, num_epochs, 0,
+          "deterministic: epochs to read (0 = forever). A run that reaches "
+          "the end stops early and exits 0.");
+ABSL_FLAG(bool, drop_remainder, true,
+          "deterministic: true (training) gives every rank the same number "
+          "of full batches per epoch; false (evaluation) delivers every "
+          "example exactly once, the last batches possibly short.");
+ABSL_FLAG(std::string, digest_file, "",
+          "Write one line per step to this file: <step> <epoch> <sha256 hex "
+          "of the step's payload bytes, tensors in the server's order> "
+          "<labels, comma-separated>. Two runs got the same data when their "
+          "lines are equal.");
 
 namespace {
 
@@ -55,13 +84,21 @@ int Fail(const std::string& message) {
 int Train(const inputserve::trainer::TrainerOptions& options,
           inputserve::ClientOptions client_options) {
   namespace tr = inputserve::trainer;
+  // The digest file first: a bad path is named before anything connects.
+  std::unique_ptr<tr::StepDigestWriter> digest;
+  if (!options.digest_file.empty()) {
+    absl::StatusOr<std::unique_ptr<tr::StepDigestWriter>> opened =
+        tr::StepDigestWriter::Open(options.digest_file);
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    digest = *std::move(opened);
+  }
   absl::StatusOr<std::unique_ptr<inputserve::Client>> client =
       inputserve::Client::Create(std::move(client_options));
   if (!client.ok()) {
     return Fail("creating the client: " + client.status().ToString());
   }
-  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer =
-      tr::Trainer::Create(options, client->get(), &std::cout);
+  absl::StatusOr<std::unique_ptr<tr::Trainer>> trainer = tr::Trainer::Create(
+      options, client->get(), &std::cout, std::move(digest));
   if (!trainer.ok()) return Fail(trainer.status().ToString());
   absl::StatusOr<tr::TrainSummary> summary = (*trainer)->Run();
   if (!summary.ok()) return Fail(summary.status().ToString());
@@ -81,7 +118,10 @@ int main(int argc, char** argv) {
       "bytes_received=<n> final_mode=<real|synthetic>\n(examples/s and input "
       "wait there cover steps 2..N: step 1 includes connecting.)\nUsage: "
       "trainer_example "
-      "--servers=HOST:PORT[,HOST:PORT...] --steps=N --num_gpus=N");
+      "--servers=HOST:PORT[,HOST:PORT...] --steps=N --num_gpus=N\n"
+      "Deterministic order (resume, evaluation, failover): "
+      "--ordering=deterministic --rank=R --world_size=W [--start_step=K] "
+      "[--num_epochs=E --drop_remainder=false] [--digest_file=F]");
   absl::ParseCommandLine(argc, argv);
 
   namespace tr = inputserve::trainer;
@@ -96,6 +136,16 @@ int main(int argc, char** argv) {
   options.learning_rate = absl::GetFlag(FLAGS_learning_rate);
   options.num_classes = absl::GetFlag(FLAGS_num_classes);
   options.feature_side = absl::GetFlag(FLAGS_feature_side);
+  absl::StatusOr<inputserve::Ordering> ordering =
+      tr::ParseOrdering(absl::GetFlag(FLAGS_ordering));
+  if (!ordering.ok()) return Fail(std::string(ordering.status().message()));
+  options.ordering = *ordering;
+  options.rank = absl::GetFlag(FLAGS_rank);
+  options.world_size = absl::GetFlag(FLAGS_world_size);
+  options.start_step = absl::GetFlag(FLAGS_start_step);
+  options.num_epochs = absl::GetFlag(FLAGS_num_epochs);
+  options.drop_remainder = absl::GetFlag(FLAGS_drop_remainder);
+  options.digest_file = absl::GetFlag(FLAGS_digest_file);
   if (absl::Status s = tr::ValidateTrainerOptions(options); !s.ok()) {
     return Fail(std::string(s.message()));
   }
@@ -125,6 +175,12 @@ int main(int argc, char** argv) {
   client_options.prefetch_batches = prefetch;
   client_options.consumer_id = absl::GetFlag(FLAGS_consumer_id);
   client_options.unavailable_timeout = absl::GetFlag(FLAGS_unavailable_timeout);
+  client_options.ordering = options.ordering;
+  client_options.rank = static_cast<uint32_t>(options.rank);
+  client_options.world_size = static_cast<uint32_t>(options.world_size);
+  client_options.start_step = static_cast<uint64_t>(options.start_step);
+  client_options.num_epochs = static_cast<uint64_t>(options.num_epochs);
+  client_options.drop_remainder = options.drop_remainder;
   const int status = Train(options, std::move(client_options));
 #ifdef INPUTSERVE_TRAINER_WITH_CUDA
   // After the client and the trainer: nothing uses the streams any more.

@@ -34,6 +34,52 @@ absl::StatusOr<std::vector<std::string>> ParseServerList(
   return targets;
 }
 
+absl::StatusOr<Ordering> ParseOrdering(absl::string_view ordering) {
+  if (ordering == "arrival") return Ordering::kArrival;
+  if (ordering == "deterministic") return Ordering::kDeterministic;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--ordering must be arrival or deterministic, got '", ordering, "'"));
+}
+
+namespace {
+
+// The data-order flags: ranges, and the ones only a deterministic order has.
+absl::Status ValidateOrderFlags(const TrainerOptions& options) {
+  if (options.world_size < 1 || options.world_size > int64_t{UINT32_MAX}) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--world_size must be in [1, 4294967295], got ", options.world_size));
+  }
+  if (options.rank < 0 || options.rank >= options.world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rank must be in [0, --world_size) = [0, ",
+                     options.world_size, "), got ", options.rank));
+  }
+  if (options.start_step < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--start_step must be >= 0, got ", options.start_step));
+  }
+  if (options.num_epochs < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--num_epochs must be >= 0 (0 = forever), got ", options.num_epochs));
+  }
+  if (options.ordering == Ordering::kArrival) {
+    const char* flag = options.rank != 0         ? "--rank"
+                       : options.world_size != 1 ? "--world_size"
+                       : options.start_step != 0 ? "--start_step"
+                       : options.num_epochs != 0 ? "--num_epochs"
+                                                 : nullptr;
+    if (flag != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag,
+                       " needs --ordering=deterministic (arrival order has no "
+                       "ranks, steps or epochs to plan)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateTrainerOptions(const TrainerOptions& options) {
   if (options.servers.empty()) {
     return absl::InvalidArgumentError(
@@ -65,7 +111,7 @@ absl::Status ValidateTrainerOptions(const TrainerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--feature_side must be in [1, 1024], got ", options.feature_side));
   }
-  return absl::OkStatus();
+  return ValidateOrderFlags(options);
 }
 
 }  // namespace inputserve::trainer

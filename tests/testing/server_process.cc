@@ -119,6 +119,37 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   return result;
 }
 
+std::unique_ptr<BackgroundCommand> BackgroundCommand::Start(
+    const std::vector<std::string>& argv) {
+  std::unique_ptr<BackgroundCommand> command(new BackgroundCommand());
+  command->log_path_ =
+      absl::StrCat(MakeTempDir("inputserve-background"), "/output.log");
+  command->pid_ = Spawn(argv, command->log_path_);
+  return command;
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ > 0 && !reaped_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int BackgroundCommand::Wait(absl::Duration timeout) {
+  if (pid_ <= 0 || reaped_) return -1;
+  int status = 0;
+  if (!WaitFor(pid_, timeout, &status)) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return -1;
+  }
+  reaped_ = true;
+  return ExitCode(status);
+}
+
+std::string BackgroundCommand::output() const { return ReadAll(log_path_); }
+
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     std::vector<std::string> args, absl::Duration timeout) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());
@@ -209,6 +240,19 @@ bool ServerProcess::running() {
 }
 
 std::string ServerProcess::output() const { return ReadAll(log_path_); }
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> StartOnPort(
+    std::vector<std::string> args, const std::string& target,
+    absl::Duration timeout) {
+  args.push_back("--listen=" + target);
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+        ServerProcess::Start(args);
+    if (server.ok() || absl::Now() >= deadline) return server;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
 
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

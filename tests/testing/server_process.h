@@ -32,6 +32,29 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout = absl::Seconds(60));
 
+// A child process started in the background (e.g. a trainer a test pauses
+// with SIGSTOP while it kills a server). stdout and stderr go to a file; the
+// destructor kills the process if it still runs.
+class BackgroundCommand {
+ public:
+  static std::unique_ptr<BackgroundCommand> Start(
+      const std::vector<std::string>& argv);
+  ~BackgroundCommand();
+
+  pid_t pid() const { return pid_; }
+  // Waits up to `timeout`; the exit code, or -1 when it was killed by a
+  // signal or did not exit in time (then it is killed).
+  int Wait(absl::Duration timeout);
+  // Everything it wrote to stdout and stderr so far.
+  std::string output() const;
+
+ private:
+  BackgroundCommand() = default;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  std::string log_path_;
+};
+
 // An inputserve-server child process. Start() adds --listen,
 // --admin_listen and --metrics_listen on 127.0.0.1:0 and --port_file unless
 // the caller passes them, waits for the port file, and fails with the
@@ -65,6 +88,13 @@ class ServerProcess {
   int data_port_ = 0, admin_port_ = 0, metrics_port_ = 0;
   std::string log_path_;
 };
+
+// Starts a server with `args` listening on `target` ("127.0.0.1:<port>",
+// e.g. the old address of a killed replica), retrying while the port is
+// still held, for up to `timeout`.
+absl::StatusOr<std::unique_ptr<ServerProcess>> StartOnPort(
+    std::vector<std::string> args, const std::string& target,
+    absl::Duration timeout = absl::Seconds(20));
 
 // GET http://127.0.0.1:<port><path>; returns the body of a 200 response.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);

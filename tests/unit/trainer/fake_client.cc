@@ -21,6 +21,9 @@ absl::StatusOr<std::shared_ptr<const Batch>> FakeClient::TryNextShared(
 }
 
 absl::StatusOr<const Batch*> FakeClient::Next() {
+  if (options_.end_after != 0 && calls_ >= options_.end_after) {
+    return absl::OutOfRangeError("the fake's epochs are over");
+  }
   ++calls_;
   if (options_.delay > absl::ZeroDuration()) absl::SleepFor(options_.delay);
   if (calls_ == options_.fail_at) return options_.failure;
@@ -63,6 +66,8 @@ absl::StatusOr<const Batch*> FakeClient::Next() {
   ++stats_.batches;
   batch_ = Batch{};
   batch_.sequence = calls_;
+  batch_.step = options_.first_step + calls_ - 1;
+  batch_.epoch = batch_.step / 10;
   batch_.mode = synthetic ? BatchMode::kSynthetic : BatchMode::kReal;
   batch_.mode_generation = synthetic ? 2 : 1;
   batch_.global_batch_size = b;

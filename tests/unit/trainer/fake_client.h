@@ -33,6 +33,11 @@ struct FakeClientOptions {
   absl::Status failure = absl::UnavailableError("server went away");
   absl::Duration delay;      // Sleep inside Next() (input wait).
   bool omit_labels = false;  // Leave the "label" tensor out.
+  // After this many batches Next() returns OUT_OF_RANGE, as a client does
+  // at the end of its epochs. 0 = never; negative = from the first call.
+  int end_after = 0;
+  // Batch::step of the first batch (then +1 per call); epoch = step / 10.
+  uint64_t first_step = 0;
   uint32_t seed = 1;
 };
 

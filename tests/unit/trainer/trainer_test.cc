@@ -1,10 +1,17 @@
 #include "trainer_example/trainer.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/trainer/fake_client.h"
@@ -204,6 +211,83 @@ TEST(TrainerTest, CudaMemoryWithoutAGpuFailsCreate) {
   FakeClient client(fake);
   RunResult r = Train(Options(1, 1), &client);
   EXPECT_EQ(r.summary.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(TrainerTest, EndOfTheEpochsStopsEarlyWithoutAnError) {
+  FakeClientOptions fake;
+  fake.end_after = 7;
+  FakeClient client(fake);
+  RunResult r = Train(Options(20), &client);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.summary->steps, 7);
+  EXPECT_THAT(r.log, HasSubstr("step 8: the client's epochs are over"));
+  EXPECT_THAT(r.log, HasSubstr("stopping after 7 of 20 steps"));
+  // The last partial window still gets its progress line.
+  EXPECT_THAT(r.log, HasSubstr("step 7/20 ["));
+  EXPECT_GT(r.summary->final_loss, 0);
+}
+
+TEST(TrainerTest, NoStepLeftIsAnEmptyRun) {
+  FakeClientOptions fake;
+  fake.end_after = -1;  // OUT_OF_RANGE from the first call.
+  FakeClient client(fake);
+  RunResult r = Train(Options(5), &client);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.summary->steps, 0);
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name, "_",
+                      ::getpid());
+}
+
+TEST(TrainerTest, DigestFileHasALinePerStepWhateverTheDeviceSplit) {
+  std::vector<std::vector<std::string>> runs;
+  for (int num_gpus : {0, 2}) {
+    FakeClientOptions fake;
+    fake.batch_size = 4;
+    fake.num_devices = num_gpus;
+    fake.first_step = 18;
+    FakeClient client(fake);
+    TrainerOptions options = Options(3, num_gpus);
+    options.digest_file = TempPath(absl::StrCat("digest", num_gpus));
+    RunResult r = Train(options, &client);
+    ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+    runs.push_back(ReadLines(options.digest_file));
+    std::remove(options.digest_file.c_str());
+  }
+  ASSERT_EQ(runs[0].size(), 3u);
+  // "<step> <epoch> <64 hex digits> <4 labels>"; steps and epochs of the
+  // client's batches.
+  const std::regex line(R"((\d+) (\d+) [0-9a-f]{64} [0-3](,[0-3]){3})");
+  const char* expected_prefix[] = {"18 1 ", "19 1 ", "20 2 "};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(std::regex_match(runs[0][i], line)) << runs[0][i];
+    EXPECT_EQ(runs[0][i].rfind(expected_prefix[i], 0), 0u) << runs[0][i];
+  }
+  EXPECT_NE(runs[0][0], runs[0][1]);
+  // The same batches split over two devices digest the same.
+  EXPECT_EQ(runs[0], runs[1]);
+}
+
+TEST(TrainerTest, UnwritableDigestFileFailsCreateNamingTheFlag) {
+  FakeClient client(FakeClientOptions{});
+  std::ostringstream log;
+  TrainerOptions options = Options(1);
+  options.digest_file = "/nonexistent-dir/digest.txt";
+  absl::StatusOr<std::unique_ptr<Trainer>> t =
+      Trainer::Create(options, &client, &log);
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(t.status().message(),
+              HasSubstr("--digest_file=/nonexistent-dir/digest.txt"));
 }
 
 TEST(FormatSummaryLineTest, IsTheSpecLine) {
